@@ -1,0 +1,11 @@
+//! mqttspec: an MQTT 3.1.1 / 5.0 conformance test suite.
+//!
+//! Every source of traffic (live broker-mode runs, capture files) becomes
+//! [`event::Event`]s; the [`rules`] engine turns them into findings; cases add
+//! active expectations; verdicts and reports come last.
+
+pub mod codec;
+pub mod event;
+pub mod rules;
+pub mod session;
+pub mod spec;

@@ -1,0 +1,5 @@
+//! The `mqttspec` command.
+
+fn main() {
+    println!("mqttspec");
+}
