@@ -4,8 +4,15 @@
 //! [`event::Event`]s; the [`rules`] engine turns them into findings; cases add
 //! active expectations; verdicts and reports come last.
 
+pub mod case;
+pub mod cli;
 pub mod codec;
+pub mod coverage;
 pub mod event;
 pub mod rules;
 pub mod session;
 pub mod spec;
+pub mod report;
+pub mod run;
+pub mod transport;
+pub mod verdict;

@@ -1,5 +1,158 @@
-//! The `mqttspec` command.
+//! The `mqttspec` command: flags → library calls → exit status
+//! (0 conformant, 1 a case failed, 2 could not run).
 
-fn main() {
-    println!("mqttspec");
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+
+use mqttspec::case::{load_paths, Case, Selection};
+use mqttspec::cli::{Cli, Command, RunArgs, Select};
+use mqttspec::report::{junit, text};
+use mqttspec::run::{self, RunConfig};
+use mqttspec::transport::Target;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match real_main(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("mqttspec: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Run(args) => {
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(run_cmd(args))
+        }
+        Command::List(args) => {
+            let cases = select(&args.select)?;
+            for c in &cases {
+                println!("{:<44} {:<6} [{}]  {}", c.id, c.version.name(), c.statements.join(" "), c.title);
+            }
+            println!("{} cases", cases.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Rules => {
+            for r in mqttspec::rules::catalogue() {
+                let versions: Vec<&str> = r.versions.iter().map(|v| v.name()).collect();
+                println!(
+                    "{:<40} {:<7} {:<12} [{}]  {}",
+                    r.name,
+                    format!("{:?}", r.actor).to_lowercase(),
+                    versions.join(","),
+                    r.statements.join(" "),
+                    r.summary
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Coverage(args) => {
+            let cases = load_paths(&default_paths(&args.paths))?;
+            let cells = mqttspec::coverage::compute(&cases);
+            print!("{}", mqttspec::coverage::render(&cells, args.verbose));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn default_paths(paths: &[PathBuf]) -> Vec<PathBuf> {
+    if paths.is_empty() {
+        vec![PathBuf::from("cases")]
+    } else {
+        paths.to_vec()
+    }
+}
+
+fn select(s: &Select) -> anyhow::Result<Vec<Case>> {
+    let cases = load_paths(&default_paths(&s.paths))?;
+    let sel = Selection::new(&s.cases, &s.rules, &s.tags).map_err(anyhow::Error::msg)?;
+    let picked: Vec<Case> = cases.into_iter().filter(|c| sel.matches(c)).collect();
+    if picked.is_empty() {
+        anyhow::bail!("no case matches the selection");
+    }
+    Ok(picked)
+}
+
+async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let target = Target::parse(&args.target)?;
+    let cases = select(&args.select)?;
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    if jobs == 0 {
+        anyhow::bail!("--jobs must be at least 1");
+    }
+    let spawned = match &args.spawn {
+        Some(cmd) => Some(
+            run::spawn::spawn(cmd, &target, Duration::from_secs(10))
+                .await
+                .map_err(anyhow::Error::msg)?,
+        ),
+        None => None,
+    };
+    // Fail fast with one clear line if the target is not there at all.
+    if let Err(e) = target.connect(Duration::from_secs(5)).await {
+        if let Some(s) = spawned {
+            s.stop().await;
+        }
+        anyhow::bail!(e);
+    }
+    let cfg = RunConfig {
+        target,
+        username: args.username.clone(),
+        password: args.password.clone(),
+        jobs,
+        strict: args.strict,
+        deadline: Duration::from_secs(args.deadline.max(1)),
+        connect_timeout: Duration::from_secs(5),
+    };
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let style = text::Style {
+        color,
+        verbose: args.verbose,
+    };
+    let bar = if std::io::stderr().is_terminal() {
+        let b = indicatif::ProgressBar::new(cases.len() as u64);
+        if let Ok(st) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}") {
+            b.set_style(st);
+        }
+        Some(b)
+    } else {
+        None
+    };
+    let on_case: Option<run::OnCase> = bar.clone().map(|b| {
+        Arc::new(move |c: &mqttspec::report::CaseReport| {
+            b.set_message(c.id.clone());
+            b.inc(1);
+        }) as run::OnCase
+    });
+    let report = run::run(cases, &cfg, on_case).await;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    if let Some(s) = spawned {
+        s.stop().await;
+    }
+    print!("{}", text::render(&report, style));
+    if let Some(p) = &args.json {
+        std::fs::write(p, report.to_json())
+            .map_err(|e| anyhow::anyhow!("cannot write JSON report {}: {e}", p.display()))?;
+    }
+    if let Some(p) = &args.junit {
+        let xml = junit::render(&report).map_err(anyhow::Error::msg)?;
+        std::fs::write(p, xml).map_err(|e| anyhow::anyhow!("cannot write JUnit report {}: {e}", p.display()))?;
+    }
+    Ok(if report.conformant() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -1,0 +1,567 @@
+//! Loading case files: TOML → validated [`Case`]s. Every error names
+//! `file:line:col` and what was expected; one invalid file stops the run.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::raw::{RawAlternative, RawCase, RawConnack, RawPacket, RawStep};
+use super::{Action, Alternative, Case, Grade, Outcome, Role, Send, Step};
+use crate::codec::Version;
+
+/// A case file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{col}: {message}")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        col: usize,
+        message: String,
+    },
+    #[error("{0}: no case files (*.toml) found")]
+    Empty(PathBuf),
+}
+
+/// Load every `*.toml` under the given files/directories (recursively, sorted).
+/// Case ids must be unique across all of them.
+pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Case>, LoadError> {
+    let mut files = Vec::new();
+    for p in paths {
+        let before = files.len();
+        collect(p, &mut files)?;
+        if files.len() == before {
+            return Err(LoadError::Empty(p.clone()));
+        }
+    }
+    let mut cases = Vec::new();
+    let mut seen = BTreeSet::new();
+    for f in files {
+        let c = load_file(&f)?;
+        if !seen.insert(c.id.clone()) {
+            return Err(LoadError::Invalid {
+                path: f,
+                line: 1,
+                col: 1,
+                message: format!("duplicate case id `{}`", c.id),
+            });
+        }
+        cases.push(c);
+    }
+    Ok(cases)
+}
+
+fn collect(p: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+    let meta = std::fs::metadata(p).map_err(|e| LoadError::Io {
+        path: p.to_path_buf(),
+        source: e,
+    })?;
+    if meta.is_file() {
+        out.push(p.to_path_buf());
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
+        .map_err(|e| LoadError::Io {
+            path: p.to_path_buf(),
+            source: e,
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for e in entries {
+        if e.is_dir() {
+            collect(&e, out)?;
+        } else if e.extension().is_some_and(|x| x == "toml") {
+            out.push(e);
+        }
+    }
+    Ok(())
+}
+
+/// Load and validate one case file.
+pub fn load_file(path: &Path) -> Result<Case, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|e| LoadError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    parse_case(path, &text)
+}
+
+/// Parse and validate case text (`path` is used for messages only).
+pub fn parse_case(path: &Path, text: &str) -> Result<Case, LoadError> {
+    let invalid = |offset: usize, message: String| {
+        let (line, col) = line_col(text, offset);
+        LoadError::Invalid {
+            path: path.to_path_buf(),
+            line,
+            col,
+            message,
+        }
+    };
+    let raw: RawCase = toml::from_str(text).map_err(|e| {
+        let offset = e.span().map(|s| s.start).unwrap_or(0);
+        invalid(offset, e.message().trim().to_string())
+    })?;
+    let at_key = |key: &str| find_key(text, key);
+
+    if raw.id.is_empty()
+        || !raw
+            .id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+    {
+        return Err(invalid(
+            at_key("id"),
+            format!(
+                "case id `{}` must be a non-empty slug of letters, digits, `-`, `_`, `.`",
+                raw.id
+            ),
+        ));
+    }
+    let version = match raw.version.as_deref() {
+        None | Some("3.1.1") => Version::V311,
+        Some("5.0") | Some("5") => Version::V5,
+        Some(v) => {
+            return Err(invalid(
+                at_key("version"),
+                format!("unknown MQTT version `{v}`: expected \"3.1.1\" or \"5.0\""),
+            ))
+        }
+    };
+    let role = match raw.role.as_deref() {
+        None | Some("broker") => Role::Broker,
+        Some(r) => {
+            return Err(invalid(
+                at_key("role"),
+                format!("unknown role `{r}`: expected \"broker\""),
+            ))
+        }
+    };
+    if raw.statements.is_empty() {
+        return Err(invalid(
+            at_key("statements"),
+            "a case must cite at least one statement".into(),
+        ));
+    }
+    let mut statements = Vec::new();
+    for s in &raw.statements {
+        match crate::spec::lookup(version, s) {
+            Some(st) => statements.push(st.id),
+            None => {
+                return Err(invalid(
+                    find_str(text, s),
+                    format!(
+                        "unknown statement `{s}` for MQTT {}: see spec/ for the IDs",
+                        version.name()
+                    ),
+                ))
+            }
+        }
+    }
+    if raw.steps.is_empty() {
+        return Err(invalid(0, "a case needs at least one [[step]]".into()));
+    }
+    let mut steps = Vec::new();
+    let mut opened = BTreeSet::new();
+    for spanned in &raw.steps {
+        let offset = spanned.span().start;
+        let line = line_col(text, offset).0;
+        let step = validate_step(spanned.get_ref(), &mut opened).map_err(|m| invalid(offset, m))?;
+        steps.push(Step {
+            line,
+            action: step,
+            note: spanned.get_ref().note.clone(),
+        });
+    }
+    Ok(Case {
+        id: raw.id,
+        title: raw.title,
+        description: raw.description,
+        statements,
+        tags: raw.tags,
+        version,
+        role,
+        deadline: raw
+            .deadline_ms
+            .map(Duration::from_millis)
+            .unwrap_or(super::DEFAULT_DEADLINE),
+        steps,
+        path: path.to_path_buf(),
+    })
+}
+
+const ACTIONS: &str = "open, connect, send, expect, expect_none, expect_close, drop, disconnect";
+
+fn validate_step(s: &RawStep, opened: &mut BTreeSet<String>) -> Result<Action, String> {
+    let actions: Vec<(&str, &String)> = [
+        ("open", &s.open),
+        ("connect", &s.connect),
+        ("send", &s.send),
+        ("expect", &s.expect),
+        ("expect_none", &s.expect_none),
+        ("expect_close", &s.expect_close),
+        ("drop", &s.drop),
+        ("disconnect", &s.disconnect),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
+    .collect();
+    let (key, conn) = match actions.as_slice() {
+        [one] => *one,
+        [] => return Err(format!("step has no action: expected one of {ACTIONS}")),
+        many => {
+            let keys: Vec<&str> = many.iter().map(|(k, _)| *k).collect();
+            return Err(format!(
+                "step has several actions ({}): write one per [[step]]",
+                keys.join(", ")
+            ));
+        }
+    };
+    if conn.is_empty() || !conn.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(format!(
+            "connection name `{conn}` must be short and alphanumeric (e.g. \"a\", \"sub\")"
+        ));
+    }
+    let conn = conn.clone();
+    let needs_open = !matches!(key, "open" | "connect");
+    if needs_open && !opened.contains(&conn) {
+        return Err(format!(
+            "`{key}` on connection `{conn}` before any `connect` or `open` of it"
+        ));
+    }
+    let allow = |fields: &[(&str, bool)]| -> Result<(), String> {
+        for (name, present) in fields {
+            if *present {
+                return Err(format!("`{name}` does not apply to a `{key}` step"));
+            }
+        }
+        Ok(())
+    };
+    let connect_only = [
+        ("client_id", s.client_id.is_some()),
+        ("same_client_as", s.same_client_as.is_some()),
+        ("clean_session", s.clean_session.is_some()),
+        ("keep_alive", s.keep_alive.is_some()),
+        ("will", s.will.is_some()),
+        ("username", s.username.is_some()),
+        ("password", s.password.is_some()),
+        ("anonymous", s.anonymous.is_some()),
+        ("protocol_name", s.protocol_name.is_some()),
+        ("protocol_level", s.protocol_level.is_some()),
+        ("connect_flags", s.connect_flags.is_some()),
+        ("connack", s.connack.is_some()),
+        ("properties", s.properties.is_some()),
+    ];
+    let within = |default| s.within_ms.map(Duration::from_millis).unwrap_or(default);
+    let action = match key {
+        "open" | "drop" | "disconnect" => {
+            allow(&connect_only)?;
+            allow(&[
+                ("packet", s.packet.is_some()),
+                ("hex", s.hex.is_some()),
+                ("one_of", s.one_of.is_some()),
+                ("within_ms", s.within_ms.is_some()),
+                ("override", s.overrides.is_some()),
+            ])?;
+            match key {
+                "open" => Action::Open { conn: conn.clone() },
+                "drop" => Action::Drop { conn: conn.clone() },
+                _ => Action::Disconnect { conn: conn.clone() },
+            }
+        }
+        "connect" => {
+            allow(&[
+                ("packet", s.packet.is_some()),
+                ("hex", s.hex.is_some()),
+                ("one_of", s.one_of.is_some()),
+                ("override", s.overrides.is_some()),
+            ])?;
+            let spec = RawPacket {
+                kind: "connect".into(),
+                client_id: s.client_id.clone(),
+                clean_session: s.clean_session,
+                keep_alive: s.keep_alive,
+                protocol_name: s.protocol_name.clone(),
+                protocol_level: s.protocol_level,
+                connect_flags: s.connect_flags,
+                username: s.username.clone(),
+                password: s.password.clone(),
+                will: s.will.clone(),
+                properties: s.properties.clone(),
+                ..RawPacket::default()
+            };
+            let connack = match &s.connack {
+                None | Some(RawConnack::Wait(true)) => Some(Box::new(RawPacket {
+                    kind: "connack".into(),
+                    code: Some(0),
+                    ..RawPacket::default()
+                })),
+                Some(RawConnack::Wait(false)) => None,
+                Some(RawConnack::Pattern(p)) => {
+                    check_kind(&p.kind)?;
+                    Some(p.clone())
+                }
+            };
+            if let Some(other) = &s.same_client_as {
+                if !opened.contains(other) {
+                    return Err(format!(
+                        "same_client_as = \"{other}\" names a connection not opened before"
+                    ));
+                }
+            }
+            Action::Connect {
+                conn: conn.clone(),
+                spec: Box::new(spec),
+                connack,
+                anonymous: s.anonymous.unwrap_or(false),
+                same_client_as: s.same_client_as.clone(),
+            }
+        }
+        "send" => {
+            allow(&connect_only)?;
+            allow(&[
+                ("one_of", s.one_of.is_some()),
+                ("within_ms", s.within_ms.is_some()),
+            ])?;
+            match (&s.packet, &s.hex) {
+                (Some(p), None) => {
+                    check_kind(&p.kind)?;
+                    let overrides = s.overrides.clone().unwrap_or_default();
+                    overrides.to_overrides().map_err(|e| format!("override: {e}"))?;
+                    Action::Send {
+                        conn: conn.clone(),
+                        what: Send::Packet {
+                            packet: Box::new(p.clone()),
+                            overrides,
+                        },
+                    }
+                }
+                (None, Some(h)) => {
+                    if s.overrides.is_some() {
+                        return Err("`override` applies to `packet`, not to `hex`".into());
+                    }
+                    let bytes = crate::codec::text::parse_hex(h).map_err(|e| format!("hex: {e}"))?;
+                    Action::Send {
+                        conn: conn.clone(),
+                        what: Send::Hex(bytes),
+                    }
+                }
+                (Some(_), Some(_)) => return Err("give either `packet` or `hex`, not both".into()),
+                (None, None) => {
+                    return Err("`send` needs `packet = { type = … }` or `hex = \"…\"`".into())
+                }
+            }
+        }
+        "expect" => {
+            allow(&connect_only)?;
+            allow(&[("hex", s.hex.is_some()), ("override", s.overrides.is_some())])?;
+            let alternatives = match (&s.packet, &s.one_of) {
+                (Some(p), None) => {
+                    check_kind(&p.kind)?;
+                    vec![Alternative {
+                        outcome: Outcome::Packet(Box::new(p.clone())),
+                        grade: Grade::Pass,
+                        note: None,
+                    }]
+                }
+                (None, Some(alts)) if !alts.is_empty() => alts
+                    .iter()
+                    .map(validate_alternative)
+                    .collect::<Result<_, _>>()?,
+                (Some(_), Some(_)) => return Err("give either `packet` or `one_of`, not both".into()),
+                _ => {
+                    return Err(
+                        "`expect` needs `packet = { type = … }` or a non-empty `one_of = [ … ]`".into(),
+                    )
+                }
+            };
+            Action::Expect {
+                conn: conn.clone(),
+                alternatives,
+                within: within(super::DEFAULT_WITHIN),
+            }
+        }
+        "expect_none" => {
+            allow(&connect_only)?;
+            allow(&[
+                ("hex", s.hex.is_some()),
+                ("one_of", s.one_of.is_some()),
+                ("override", s.overrides.is_some()),
+            ])?;
+            if let Some(p) = &s.packet {
+                check_kind(&p.kind)?;
+            }
+            Action::ExpectNone {
+                conn: conn.clone(),
+                pattern: s.packet.clone().map(Box::new),
+                within: within(super::DEFAULT_NONE_WINDOW),
+            }
+        }
+        "expect_close" => {
+            allow(&connect_only)?;
+            allow(&[
+                ("packet", s.packet.is_some()),
+                ("hex", s.hex.is_some()),
+                ("one_of", s.one_of.is_some()),
+                ("override", s.overrides.is_some()),
+            ])?;
+            Action::ExpectClose {
+                conn: conn.clone(),
+                within: within(super::DEFAULT_WITHIN),
+            }
+        }
+        _ => return Err(format!("unknown action `{key}`: expected one of {ACTIONS}")),
+    };
+    match &action {
+        Action::Open { conn } | Action::Connect { conn, .. } => {
+            opened.insert(conn.clone());
+        }
+        _ => {}
+    }
+    Ok(action)
+}
+
+fn validate_alternative(a: &RawAlternative) -> Result<Alternative, String> {
+    let grade = match a.grade.as_deref() {
+        None | Some("pass") => Grade::Pass,
+        Some("non-strict") => Grade::NonStrict,
+        Some(g) => return Err(format!("unknown grade `{g}`: expected \"pass\" or \"non-strict\"")),
+    };
+    let outcome = match (&a.packet, a.close, a.nothing) {
+        (Some(p), false, false) => {
+            check_kind(&p.kind)?;
+            Outcome::Packet(Box::new(p.clone()))
+        }
+        (None, true, false) => Outcome::Close,
+        (p, false, true) => {
+            if let Some(p) = p {
+                check_kind(&p.kind)?;
+            }
+            Outcome::Nothing(p.clone().map(Box::new))
+        }
+        _ => {
+            return Err(
+                "each `one_of` entry needs exactly one of `packet = {…}`, `close = true`, `nothing = true`"
+                    .into(),
+            )
+        }
+    };
+    Ok(Alternative {
+        outcome,
+        grade,
+        note: a.note.clone(),
+    })
+}
+
+fn check_kind(kind: &str) -> Result<(), String> {
+    match crate::codec::PacketType::from_name(kind) {
+        Some(t) if t != crate::codec::PacketType::Reserved => Ok(()),
+        _ => Err(format!(
+            "unknown packet type `{kind}`: expected connect, connack, publish, puback, pubrec, pubrel, pubcomp, subscribe, suback, unsubscribe, unsuback, pingreq, pingresp, disconnect or auth"
+        )),
+    }
+}
+
+/// 1-based line and column of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text.as_bytes()[..offset];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let col = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+    (line, col)
+}
+
+fn find_key(text: &str, key: &str) -> usize {
+    let mut pos = 0;
+    for l in text.split_inclusive('\n') {
+        let t = l.trim_start();
+        if t.starts_with(key) && t[key.len()..].trim_start().starts_with('=') {
+            return pos + (l.len() - t.len());
+        }
+        pos += l.len();
+    }
+    0
+}
+
+fn find_str(text: &str, s: &str) -> usize {
+    text.find(&format!("\"{s}\"")).map(|p| p + 1).unwrap_or(0)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+id = "demo"
+title = "Demo"
+description = "d"
+statements = ["MQTT-3.8.4-2"]
+
+[[step]]
+connect = "a"
+
+[[step]]
+send = "a"
+packet = { type = "subscribe", packet_id = 7, filters = [{ filter = "{t}/x", qos = 1 }] }
+
+[[step]]
+expect = "a"
+packet = { type = "suback", packet_id = 7 }
+"#;
+
+    fn err(text: &str) -> String {
+        parse_case(Path::new("c.toml"), text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn good_case_loads() {
+        let c = parse_case(Path::new("c.toml"), GOOD).unwrap();
+        assert_eq!(c.steps.len(), 3);
+        assert_eq!(c.steps[1].line, 10);
+        assert_eq!(c.statements, vec!["MQTT-3.8.4-2"]);
+    }
+
+    #[test]
+    fn unknown_statement_is_an_error_with_position() {
+        let e = err(&GOOD.replace("MQTT-3.8.4-2", "MQTT-9.9.9-9"));
+        assert!(e.starts_with("c.toml:5:16: unknown statement `MQTT-9.9.9-9`"), "{e}");
+    }
+
+    #[test]
+    fn unknown_key_is_reported_with_line() {
+        let e = err(&GOOD.replace("packet_id = 7 }\n", "packet_idd = 7 }\n"));
+        assert!(e.starts_with("c.toml:18:"), "{e}");
+        assert!(e.contains("packet_idd"), "{e}");
+    }
+
+    #[test]
+    fn step_on_unopened_connection_is_an_error() {
+        let e = err(&GOOD.replace("send = \"a\"", "send = \"b\""));
+        assert!(e.starts_with("c.toml:10:1:"), "{e}");
+        assert!(e.contains("before any `connect`"), "{e}");
+    }
+
+    #[test]
+    fn two_actions_in_one_step_is_an_error() {
+        let e = err(&GOOD.replace("connect = \"a\"", "connect = \"a\"\ndrop = \"a\""));
+        assert!(e.contains("several actions"), "{e}");
+    }
+
+    #[test]
+    fn unknown_packet_type_is_an_error() {
+        let e = err(&GOOD.replace("\"suback\"", "\"subak\""));
+        assert!(e.contains("unknown packet type `subak`"), "{e}");
+    }
+
+    #[test]
+    fn line_col_counts_from_one() {
+        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+        assert_eq!(line_col("ab", 0), (1, 1));
+    }
+}

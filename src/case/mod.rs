@@ -1,0 +1,157 @@
+//! Declarative cases: the validated model of a case file (what is sent over
+//! which named connection, what MUST happen, which statements it checks).
+
+mod build;
+mod load;
+mod raw;
+mod select;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::codec::Version;
+
+pub use build::{build_packet, match_packet, Context};
+pub use load::{load_file, load_paths, LoadError};
+pub use raw::{RawOverrides, RawPacket};
+pub use select::Selection;
+
+/// Who the case tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The suite plays clients against a broker.
+    Broker,
+}
+
+/// A loaded, validated case.
+#[derive(Debug, Clone, Serialize)]
+pub struct Case {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    /// Cited statements in table form.
+    pub statements: Vec<&'static str>,
+    pub tags: Vec<String>,
+    pub version: Version,
+    pub role: Role,
+    #[serde(skip)]
+    pub deadline: Duration,
+    #[serde(skip)]
+    pub steps: Vec<Step>,
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+/// One step and where it is written.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// 1-based line of the `[[step]]` in the file.
+    pub line: usize,
+    pub action: Action,
+    pub note: Option<String>,
+}
+
+/// What a step does.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Open { conn: String },
+    Connect { conn: String, spec: Box<RawPacket>, connack: Option<Box<RawPacket>>, anonymous: bool, same_client_as: Option<String> },
+    Send { conn: String, what: Send },
+    Expect { conn: String, alternatives: Vec<Alternative>, within: Duration },
+    ExpectNone { conn: String, pattern: Option<Box<RawPacket>>, within: Duration },
+    ExpectClose { conn: String, within: Duration },
+    Drop { conn: String },
+    Disconnect { conn: String },
+}
+
+impl Action {
+    /// The connection name the step acts on.
+    pub fn conn(&self) -> &str {
+        match self {
+            Action::Open { conn }
+            | Action::Connect { conn, .. }
+            | Action::Send { conn, .. }
+            | Action::Expect { conn, .. }
+            | Action::ExpectNone { conn, .. }
+            | Action::ExpectClose { conn, .. }
+            | Action::Drop { conn }
+            | Action::Disconnect { conn } => conn,
+        }
+    }
+
+    /// The action's key as written in case files.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Open { .. } => "open",
+            Action::Connect { .. } => "connect",
+            Action::Send { .. } => "send",
+            Action::Expect { .. } => "expect",
+            Action::ExpectNone { .. } => "expect_none",
+            Action::ExpectClose { .. } => "expect_close",
+            Action::Drop { .. } => "drop",
+            Action::Disconnect { .. } => "disconnect",
+        }
+    }
+}
+
+/// What a `send` step sends.
+#[derive(Debug, Clone)]
+pub enum Send {
+    Packet { packet: Box<RawPacket>, overrides: RawOverrides },
+    Hex(Vec<u8>),
+}
+
+/// How an acceptable outcome is graded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Grade {
+    Pass,
+    NonStrict,
+}
+
+/// One acceptable outcome of an `expect` step.
+#[derive(Debug, Clone)]
+pub struct Alternative {
+    pub outcome: Outcome,
+    pub grade: Grade,
+    pub note: Option<String>,
+}
+
+/// An observable outcome.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Packet(Box<RawPacket>),
+    Close,
+    Nothing(Option<Box<RawPacket>>),
+}
+
+/// Default wait of an `expect` step.
+pub const DEFAULT_WITHIN: Duration = Duration::from_millis(3000);
+/// Default window of `expect_none`.
+pub const DEFAULT_NONE_WINDOW: Duration = Duration::from_millis(300);
+/// Default whole-case deadline.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(20);
+
+/// A plain text value for a case field.
+pub fn raw_text(s: &str) -> raw::RawText {
+    raw::RawText::Text(s.to_string())
+}
+
+/// A number-or-variable as written.
+pub fn num_text(n: &raw::RawNum) -> String {
+    match n {
+        raw::RawNum::Num(v) => v.to_string(),
+        raw::RawNum::Var(s) => s.clone(),
+    }
+}
+
+/// A text-or-hex value as written.
+pub fn text_text(t: &raw::RawText) -> String {
+    match t {
+        raw::RawText::Text(s) => format!("{s:?}"),
+        raw::RawText::Hex { hex } => format!("hex:{hex}"),
+    }
+}

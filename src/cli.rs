@@ -1,0 +1,95 @@
+//! Command-line flags (clap). Turned into library calls by `main.rs`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// MQTT 3.1.1 / 5.0 conformance test suite.
+///
+/// Exit status: 0 conformant (or nothing found), 1 a case failed, 2 could not run.
+#[derive(Debug, Parser)]
+#[command(name = "mqttspec", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the cases against a broker (the suite plays the clients).
+    Run(RunArgs),
+    /// List the cases that would run, with their statements.
+    List(ListArgs),
+    /// List the passive rules: name, statement IDs, actor, meaning.
+    Rules,
+    /// Which normative statements are checked by a rule or a case, per version and role.
+    Coverage(CoverageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct Select {
+    /// Case files or directories [default: cases]
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Only cases whose id matches this glob (repeatable), e.g. 'suback-*'
+    #[arg(long = "case", value_name = "GLOB")]
+    pub cases: Vec<String>,
+    /// Only cases citing a statement matching this glob (repeatable), e.g. 'MQTT-3.8.*'
+    #[arg(long = "rule", value_name = "ID")]
+    pub rules: Vec<String>,
+    /// Only cases with this tag (repeatable)
+    #[arg(long = "tag", value_name = "T")]
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Broker URL, e.g. mqtt://127.0.0.1:1883
+    #[arg(long, short = 't', value_name = "URL")]
+    pub target: String,
+    #[command(flatten)]
+    pub select: Select,
+    /// Cases run at once [default: number of cores]
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// User name for every CONNECT unless a case sets its own
+    #[arg(long, short = 'u', value_name = "U")]
+    pub username: Option<String>,
+    /// Password for every CONNECT unless a case sets its own
+    #[arg(long, short = 'P', value_name = "P", requires = "username")]
+    pub password: Option<String>,
+    /// Write the JSON report to FILE
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write a JUnit XML report to FILE
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Count non-strict verdicts as failures (exit 1)
+    #[arg(long)]
+    pub strict: bool,
+    /// Start the broker with this shell command, wait for its port, stop it at the end
+    #[arg(long, value_name = "CMD")]
+    pub spawn: Option<String>,
+    /// Deadline for the whole run, in seconds
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub deadline: u64,
+    /// Show details (steps, wire log) of passing cases too
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub select: Select,
+}
+
+#[derive(Debug, Args)]
+pub struct CoverageArgs {
+    /// Case files or directories [default: cases]
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Also list the statement IDs checked and not checked
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+}

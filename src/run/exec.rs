@@ -1,0 +1,525 @@
+//! Executing one case against a broker: steps in order over named
+//! connections, each wait bounded by its window; the first failed
+//! expectation ends the case. Produces the [`CaseReport`].
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use tokio::time::timeout_at;
+
+use super::conn::{Conn, Incoming};
+use super::recorder::Recorder;
+use crate::case::{
+    build_packet, match_packet, Action, Alternative, Case, Context, Grade, Outcome, RawPacket, Send,
+};
+use crate::codec::{encode, encode_with, Packet};
+use crate::event::Side;
+use crate::report::{CaseReport, ConnInfo, StepReport};
+use crate::transport::Target;
+use crate::verdict::Verdict;
+
+/// Per-run settings a case needs.
+#[derive(Debug, Clone)]
+pub struct CaseEnv {
+    pub target: Target,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// Unique per run: goes into client ids and topics.
+    pub run_id: String,
+    /// Position of the case in the run (keeps client ids unique).
+    pub index: usize,
+    pub connect_timeout: Duration,
+}
+
+struct Exec<'a> {
+    case: &'a Case,
+    env: &'a CaseEnv,
+    ctx: Context,
+    conns: BTreeMap<String, Conn>,
+    recorder: Recorder,
+    next_id: u32,
+}
+
+/// Outcome of one step.
+struct StepOut {
+    result: Verdict,
+    expected: Option<String>,
+    actual: Vec<String>,
+    message: Option<String>,
+}
+
+impl StepOut {
+    fn pass() -> StepOut {
+        StepOut {
+            result: Verdict::Pass,
+            expected: None,
+            actual: Vec::new(),
+            message: None,
+        }
+    }
+    fn with(result: Verdict, message: impl Into<String>) -> StepOut {
+        StepOut {
+            result,
+            expected: None,
+            actual: Vec::new(),
+            message: Some(message.into()),
+        }
+    }
+}
+
+/// Run one case to its report.
+pub async fn run_case(case: &Case, env: &CaseEnv) -> CaseReport {
+    let started = Instant::now();
+    let mut ex = Exec {
+        case,
+        env,
+        ctx: Context {
+            topic_prefix: format!("mqttspec/{}/{}", env.run_id, case.id),
+            ..Context::default()
+        },
+        conns: BTreeMap::new(),
+        recorder: Recorder::new(case.version),
+        next_id: 0,
+    };
+    let deadline = tokio::time::Instant::now() + case.deadline;
+    let mut steps = Vec::new();
+    let mut verdict = Verdict::Pass;
+    let mut reason: Option<String> = None;
+    for (n, step) in case.steps.iter().enumerate() {
+        let out = match timeout_at(deadline, ex.step(&step.action)).await {
+            Ok(o) => o,
+            Err(_) => StepOut::with(
+                Verdict::Error,
+                format!("case deadline of {} ms exceeded", case.deadline.as_millis()),
+            ),
+        };
+        if out.result != Verdict::Pass && reason.is_none() {
+            reason = Some(format!(
+                "step {} ({} {}, line {}): {}",
+                n + 1,
+                step.action.name(),
+                step.action.conn(),
+                step.line,
+                out.message.clone().unwrap_or_else(|| out.result.name().into())
+            ));
+        }
+        verdict = verdict.worst(out.result);
+        let stop = matches!(out.result, Verdict::Fail | Verdict::Error | Verdict::Inconclusive);
+        steps.push(StepReport {
+            step: n + 1,
+            line: step.line,
+            action: step.action.name(),
+            conn: step.action.conn().to_string(),
+            result: out.result,
+            expected: out.expected,
+            actual: out.actual,
+            message: out.message,
+        });
+        if stop {
+            for (m, rest) in case.steps.iter().enumerate().skip(n + 1) {
+                steps.push(StepReport {
+                    step: m + 1,
+                    line: rest.line,
+                    action: rest.action.name(),
+                    conn: rest.action.conn().to_string(),
+                    result: Verdict::Skip,
+                    expected: None,
+                    actual: Vec::new(),
+                    message: None,
+                });
+            }
+            break;
+        }
+    }
+    let mut connections: Vec<ConnInfo> = ex
+        .conns
+        .values()
+        .map(|c| ConnInfo {
+            id: c.id,
+            name: c.name.clone(),
+            client_id: c.client_id.clone(),
+        })
+        .collect();
+    connections.sort_by_key(|c| c.id);
+    for c in ex.conns.values_mut() {
+        c.drop_now().await;
+    }
+    drop(ex.conns);
+    let (findings, wire) = ex.recorder.finish();
+    // In broker mode the suite is the client and breaks client rules on
+    // purpose; only the server's findings judge the case.
+    let findings: Vec<_> = findings.into_iter().filter(|f| f.actor == Side::Server).collect();
+    if let Some(f) = findings.first() {
+        if verdict != Verdict::Fail {
+            reason = Some(format!("[{}] {}", f.rule, f.message));
+        }
+        verdict = Verdict::Fail;
+    }
+    CaseReport {
+        id: case.id.clone(),
+        title: case.title.clone(),
+        description: case.description.clone(),
+        statements: case.statements.clone(),
+        tags: case.tags.clone(),
+        version: case.version.name(),
+        file: case.path.display().to_string(),
+        verdict,
+        reason,
+        duration_ms: started.elapsed().as_millis() as u64,
+        connections,
+        steps,
+        findings,
+        wire,
+    }
+}
+
+impl Exec<'_> {
+    fn client_id_for(&self, conn: &str) -> String {
+        // Alphanumeric and at most 23 bytes, as every 3.1.1 server must accept.
+        let mut id = format!("ms{}{:03}{}", self.env.run_id, self.env.index % 1000, conn);
+        id.truncate(23);
+        id
+    }
+
+    async fn open(&mut self, name: &str) -> Result<(), StepOut> {
+        if let Some(old) = self.conns.get_mut(name) {
+            old.drop_now().await;
+        }
+        let stream = self
+            .env
+            .target
+            .connect(self.env.connect_timeout)
+            .await
+            .map_err(|e| StepOut::with(Verdict::Error, e.to_string()))?;
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut conn = Conn::start(id, name, stream, self.recorder.clone());
+        conn.client_id = self
+            .ctx
+            .client_ids
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| self.client_id_for(name));
+        self.conns.insert(name.to_string(), conn);
+        Ok(())
+    }
+
+    async fn step(&mut self, action: &Action) -> StepOut {
+        match self.step_inner(action).await {
+            Ok(o) | Err(o) => o,
+        }
+    }
+
+    async fn step_inner(&mut self, action: &Action) -> Result<StepOut, StepOut> {
+        let version = self.case.version;
+        match action {
+            Action::Open { conn } => {
+                self.open(conn).await?;
+                Ok(StepOut::pass())
+            }
+            Action::Connect {
+                conn,
+                spec,
+                connack,
+                anonymous,
+                same_client_as,
+            } => {
+                let client_id = match same_client_as {
+                    Some(other) => self
+                        .ctx
+                        .client_ids
+                        .get(other)
+                        .cloned()
+                        .unwrap_or_else(|| self.client_id_for(other)),
+                    None => self.client_id_for(conn),
+                };
+                self.ctx.client_ids.insert(conn.clone(), client_id.clone());
+                if !self.conns.contains_key(conn) || self.conns.get(conn).is_some_and(|c| c.server_closed)
+                {
+                    self.open(conn).await?;
+                }
+                let mut spec = spec.clone();
+                if spec.client_id.is_none() {
+                    spec.client_id = Some(crate::case::raw_text(&client_id));
+                }
+                if !anonymous && spec.username.is_none() {
+                    if let Some(u) = &self.env.username {
+                        spec.username = Some(crate::case::raw_text(u));
+                        if spec.password.is_none() {
+                            spec.password = self.env.password.as_deref().map(crate::case::raw_text);
+                        }
+                    }
+                }
+                let packet = build_packet(&spec, &self.ctx, version)
+                    .map_err(|e| StepOut::with(Verdict::Error, e))?;
+                if let Packet::Connect(c) = &packet {
+                    if let Some(k) = self.conns.get_mut(conn) {
+                        k.client_id = c.client_id.to_string();
+                    }
+                }
+                self.send_bytes(conn, &encode(&packet, version)).await?;
+                match connack {
+                    None => Ok(StepOut::pass()),
+                    Some(p) => {
+                        let explicit = !(p.code == Some(0) && p.session_present.is_none());
+                        let alt = Alternative {
+                            outcome: Outcome::Packet(p.clone()),
+                            grade: Grade::Pass,
+                            note: None,
+                        };
+                        let mut out = self.expect(conn, &[alt], crate::case::DEFAULT_WITHIN).await;
+                        if out.result == Verdict::Fail && !explicit {
+                            // The broker would not let us in: nothing about
+                            // the statements under test can be concluded.
+                            out.result = Verdict::Inconclusive;
+                        }
+                        Ok(out)
+                    }
+                }
+            }
+            Action::Send { conn, what } => {
+                let bytes = match what {
+                    Send::Hex(b) => b.clone(),
+                    Send::Packet { packet, overrides } => {
+                        let p = build_packet(packet, &self.ctx, version)
+                            .map_err(|e| StepOut::with(Verdict::Error, e))?;
+                        let o = overrides
+                            .to_overrides()
+                            .map_err(|e| StepOut::with(Verdict::Error, e))?;
+                        encode_with(&p, version, &o)
+                    }
+                };
+                self.send_bytes(conn, &bytes).await?;
+                Ok(StepOut::pass())
+            }
+            Action::Expect {
+                conn,
+                alternatives,
+                within,
+            } => Ok(self.expect(conn, alternatives, *within).await),
+            Action::ExpectNone { conn, pattern, within } => {
+                let alt = Alternative {
+                    outcome: Outcome::Nothing(pattern.clone()),
+                    grade: Grade::Pass,
+                    note: None,
+                };
+                Ok(self.expect(conn, &[alt], *within).await)
+            }
+            Action::ExpectClose { conn, within } => {
+                let alt = Alternative {
+                    outcome: Outcome::Close,
+                    grade: Grade::Pass,
+                    note: None,
+                };
+                Ok(self.expect(conn, &[alt], *within).await)
+            }
+            Action::Drop { conn } => {
+                if let Some(c) = self.conns.get_mut(conn) {
+                    c.drop_now().await;
+                }
+                Ok(StepOut::pass())
+            }
+            Action::Disconnect { conn } => {
+                let d = build_packet(
+                    &RawPacket {
+                        kind: "disconnect".into(),
+                        ..RawPacket::default()
+                    },
+                    &self.ctx,
+                    version,
+                )
+                .map_err(|e| StepOut::with(Verdict::Error, e))?;
+                self.send_bytes(conn, &encode(&d, version)).await?;
+                if let Some(c) = self.conns.get_mut(conn) {
+                    c.drop_now().await;
+                }
+                Ok(StepOut::pass())
+            }
+        }
+    }
+
+    async fn send_bytes(&mut self, conn: &str, bytes: &[u8]) -> Result<(), StepOut> {
+        let c = self
+            .conns
+            .get_mut(conn)
+            .ok_or_else(|| StepOut::with(Verdict::Error, format!("no connection `{conn}`")))?;
+        c.send(bytes).await.map_err(|e| {
+            StepOut::with(Verdict::Fail, format!("could not send: {e}"))
+        })
+    }
+
+    /// Wait for one of the alternatives within `within`.
+    async fn expect(&mut self, conn: &str, alts: &[Alternative], within: Duration) -> StepOut {
+        let expected = describe(alts, within);
+        let Some(c) = self.conns.get_mut(conn) else {
+            return StepOut::with(Verdict::Error, format!("no connection `{conn}`"));
+        };
+        let deadline = tokio::time::Instant::now() + within;
+        let mut actual = Vec::new();
+        let mut nothing_broken = vec![false; alts.len()];
+        let finish = |grade: Grade, alt: &Alternative, actual: Vec<String>| StepOut {
+            result: match grade {
+                Grade::Pass => Verdict::Pass,
+                Grade::NonStrict => Verdict::NonStrict,
+            },
+            expected: Some(expected.clone()),
+            actual,
+            message: match grade {
+                Grade::Pass => None,
+                Grade::NonStrict => Some(format!(
+                    "accepted a non-strict alternative{}",
+                    alt.note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
+                )),
+            },
+        };
+        loop {
+            let got = if c.server_closed {
+                Some(Incoming::Closed)
+            } else {
+                match timeout_at(deadline, c.inbox.recv()).await {
+                    Ok(Some(i)) => Some(i),
+                    Ok(None) => Some(Incoming::Closed),
+                    Err(_) => None,
+                }
+            };
+            match got {
+                Some(Incoming::Packet(d)) => {
+                    let summary = crate::report::text::summary(&d);
+                    let mut mismatch = Vec::new();
+                    for (k, alt) in alts.iter().enumerate() {
+                        match &alt.outcome {
+                            Outcome::Packet(p) => match match_packet(p, &d, &mut self.ctx) {
+                                Ok(()) => {
+                                    actual.push(summary);
+                                    return finish(alt.grade, alt, actual);
+                                }
+                                Err(why) => mismatch.push(why),
+                            },
+                            Outcome::Nothing(pattern) => {
+                                let hit = match pattern {
+                                    Some(p) => match_packet(p, &d, &mut self.ctx.clone()).is_ok(),
+                                    None => true,
+                                };
+                                if hit {
+                                    nothing_broken[k] = true;
+                                }
+                            }
+                            Outcome::Close => {}
+                        }
+                    }
+                    if mismatch.is_empty() {
+                        actual.push(summary);
+                    } else {
+                        actual.push(format!("{summary} ({})", mismatch.join("; ")));
+                    }
+                    let nothing_left = alts
+                        .iter()
+                        .enumerate()
+                        .all(|(k, a)| !matches!(a.outcome, Outcome::Nothing(_)) || nothing_broken[k]);
+                    let only_nothing = alts.iter().all(|a| matches!(a.outcome, Outcome::Nothing(_)));
+                    if only_nothing && nothing_left {
+                        return StepOut {
+                            result: Verdict::Fail,
+                            expected: Some(expected),
+                            actual,
+                            message: Some("a packet arrived where none was allowed".into()),
+                        };
+                    }
+                }
+                Some(Incoming::Malformed(e)) => actual.push(format!("unframeable bytes: {e}")),
+                Some(Incoming::Closed) => {
+                    c.server_closed = true;
+                    if let Some(alt) = alts.iter().find(|a| matches!(a.outcome, Outcome::Close)) {
+                        actual.push("connection closed by the server".into());
+                        return finish(alt.grade, alt, actual);
+                    }
+                    actual.push("connection closed by the server".into());
+                    return StepOut {
+                        result: Verdict::Fail,
+                        expected: Some(expected),
+                        actual,
+                        message: Some("the server closed the connection".into()),
+                    };
+                }
+                None => {
+                    if let Some((_, alt)) = alts
+                        .iter()
+                        .enumerate()
+                        .find(|(k, a)| matches!(a.outcome, Outcome::Nothing(_)) && !nothing_broken[*k])
+                    {
+                        return finish(alt.grade, alt, actual);
+                    }
+                    let message = format!("nothing matching within {} ms", within.as_millis());
+                    return StepOut {
+                        result: Verdict::Fail,
+                        expected: Some(expected),
+                        actual,
+                        message: Some(message),
+                    };
+                }
+            }
+        }
+    }
+}
+
+fn describe(alts: &[Alternative], within: Duration) -> String {
+    let parts: Vec<String> = alts
+        .iter()
+        .map(|a| {
+            let what = match &a.outcome {
+                Outcome::Packet(p) => describe_pattern(p),
+                Outcome::Close => "the server closes the connection".into(),
+                Outcome::Nothing(None) => "no packet".into(),
+                Outcome::Nothing(Some(p)) => format!("no {}", describe_pattern(p)),
+            };
+            match a.grade {
+                Grade::Pass => what,
+                Grade::NonStrict => format!("{what} (non-strict)"),
+            }
+        })
+        .collect();
+    format!("{} within {} ms", parts.join(" or "), within.as_millis())
+}
+
+/// A pattern as text: its type and the fields it constrains.
+pub fn describe_pattern(p: &RawPacket) -> String {
+    let mut s = p.kind.to_uppercase();
+    let mut kv = |k: &str, v: String| {
+        s.push_str(&format!(" {k}={v}"));
+    };
+    if let Some(n) = &p.packet_id {
+        kv("packet_id", crate::case::num_text(n));
+    }
+    if let Some(t) = &p.topic {
+        kv("topic", crate::case::text_text(t));
+    }
+    if let Some(t) = &p.topic_prefix {
+        kv("topic_prefix", crate::case::text_text(t));
+    }
+    if let Some(t) = &p.payload {
+        kv("payload", crate::case::text_text(t));
+    }
+    if let Some(q) = p.qos {
+        kv("qos", q.to_string());
+    }
+    if let Some(r) = p.retain {
+        kv("retain", u8::from(r).to_string());
+    }
+    if let Some(d) = p.dup {
+        kv("dup", u8::from(d).to_string());
+    }
+    if let Some(c) = p.code {
+        kv("code", format!("0x{c:02x}"));
+    }
+    if let Some(sp) = p.session_present {
+        kv("session_present", u8::from(sp).to_string());
+    }
+    if let Some(c) = &p.codes {
+        kv("codes", format!("{c:?}"));
+    }
+    if let Some(r) = p.reason_code {
+        kv("reason_code", format!("0x{r:02x}"));
+    }
+    s
+}
+

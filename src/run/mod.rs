@@ -1,0 +1,138 @@
+//! Broker mode: runs the selected cases concurrently against one broker,
+//! each case with its own client ids and topics, the whole run bounded by a
+//! deadline, and assembles the [`Report`].
+
+mod conn;
+mod exec;
+mod recorder;
+pub mod spawn;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::sync::Semaphore;
+
+use crate::case::Case;
+use crate::report::{CaseReport, Report, StepReport, Summary};
+use crate::transport::Target;
+use crate::verdict::Verdict;
+
+pub use exec::{describe_pattern, CaseEnv};
+
+/// Settings of a broker-mode run.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub target: Target,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub jobs: usize,
+    pub strict: bool,
+    /// The whole run must end by then; unfinished cases become errors.
+    pub deadline: Duration,
+    pub connect_timeout: Duration,
+}
+
+/// Called after each case (for progress display).
+pub type OnCase = Arc<dyn Fn(&CaseReport) + Send + Sync>;
+
+/// A short id unique enough per run (alphanumeric, 4 chars).
+pub fn run_id() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let mut x = (nanos as u64) ^ (u64::from(std::process::id()) << 32);
+    const ABC: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut s = String::new();
+    for _ in 0..4 {
+        s.push(ABC[(x % ABC.len() as u64) as usize] as char);
+        x /= ABC.len() as u64;
+    }
+    s
+}
+
+/// Run `cases` against the target; reports come back in case order.
+pub async fn run(cases: Vec<Case>, cfg: &RunConfig, on_case: Option<OnCase>) -> Report {
+    let started = Instant::now();
+    let started_unix = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let run_id = run_id();
+    let sem = Arc::new(Semaphore::new(cfg.jobs.max(1)));
+    let mut set = tokio::task::JoinSet::new();
+    let cases: Vec<Arc<Case>> = cases.into_iter().map(Arc::new).collect();
+    for (index, case) in cases.iter().enumerate() {
+        let env = CaseEnv {
+            target: cfg.target.clone(),
+            username: cfg.username.clone(),
+            password: cfg.password.clone(),
+            run_id: run_id.clone(),
+            index,
+            connect_timeout: cfg.connect_timeout,
+        };
+        let sem = sem.clone();
+        let case = case.clone();
+        let on_case = on_case.clone();
+        set.spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            let r = exec::run_case(&case, &env).await;
+            if let Some(f) = &on_case {
+                f(&r);
+            }
+            (index, r)
+        });
+    }
+    let mut results: Vec<Option<CaseReport>> = vec![None; cases.len()];
+    let deadline = tokio::time::Instant::now() + cfg.deadline;
+    loop {
+        match tokio::time::timeout_at(deadline, set.join_next()).await {
+            Ok(Some(Ok((i, r)))) => results[i] = Some(r),
+            Ok(Some(Err(_))) => {} // a panicked case stays None and is reported as an error
+            Ok(None) => break,
+            Err(_) => {
+                set.abort_all();
+                break;
+            }
+        }
+    }
+    let reports: Vec<CaseReport> = results
+        .into_iter()
+        .zip(cases.iter())
+        .map(|(r, c)| {
+            r.unwrap_or_else(|| unfinished(c, cfg.deadline))
+        })
+        .collect();
+    Report {
+        tool: "mqttspec",
+        tool_version: env!("CARGO_PKG_VERSION"),
+        target: cfg.target.url.clone(),
+        started: started_unix,
+        duration_ms: started.elapsed().as_millis() as u64,
+        strict: cfg.strict,
+        summary: Summary::of(&reports),
+        cases: reports,
+    }
+}
+
+fn unfinished(c: &Case, deadline: Duration) -> CaseReport {
+    CaseReport {
+        id: c.id.clone(),
+        title: c.title.clone(),
+        description: c.description.clone(),
+        statements: c.statements.clone(),
+        tags: c.tags.clone(),
+        version: c.version.name(),
+        file: c.path.display().to_string(),
+        verdict: Verdict::Error,
+        reason: Some(format!(
+            "not finished within the run deadline of {} s",
+            deadline.as_secs()
+        )),
+        duration_ms: 0,
+        connections: Vec::new(),
+        steps: Vec::<StepReport>::new(),
+        findings: Vec::new(),
+        wire: Vec::new(),
+    }
+}

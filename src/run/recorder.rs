@@ -1,0 +1,239 @@
+//! The case recorder: everything a live case sees or sends becomes an
+//! [`Event`], fed to the [`Monitor`] and kept in the wire log, in order.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::codec::{self, text::hex, Decoded, Framed, Framer, Version};
+use crate::event::{ClosedBy, ConnId, Direction, Event, EventKind};
+use crate::report::{WireEntry, WireWhat};
+use crate::rules::{Finding, Monitor};
+
+/// Shared, lock-protected recorder of one case.
+#[derive(Clone)]
+pub struct Recorder(Arc<Mutex<Inner>>);
+
+struct Inner {
+    start: Instant,
+    version: Version,
+    monitor: Monitor,
+    wire: Vec<WireEntry>,
+    /// Packet counter and outbound framer per connection.
+    conns: BTreeMap<ConnId, ConnState>,
+}
+
+struct ConnState {
+    packets: u32,
+    outbound: Framer,
+    closed: bool,
+}
+
+const HEX_LIMIT: usize = 512;
+
+impl Recorder {
+    /// A recorder for a case speaking `version`.
+    pub fn new(version: Version) -> Recorder {
+        Recorder(Arc::new(Mutex::new(Inner {
+            start: Instant::now(),
+            version,
+            monitor: Monitor::new(version),
+            wire: Vec::new(),
+            conns: BTreeMap::new(),
+        })))
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
+        // A poisoned lock means a panic elsewhere already; keep recording.
+        let mut g = match self.0.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        f(&mut g)
+    }
+
+    /// A connection opened.
+    pub fn opened(&self, conn: ConnId) {
+        self.with(|i| {
+            i.conns.insert(
+                conn,
+                ConnState {
+                    packets: 0,
+                    outbound: Framer::default(),
+                    closed: false,
+                },
+            );
+            i.event(conn, EventKind::Opened);
+        });
+    }
+
+    /// A packet received from the server; returns it decoded with its index.
+    pub fn received(&self, conn: ConnId, bytes: bytes::Bytes) -> Arc<Decoded> {
+        self.with(|i| {
+            let d = Arc::new(codec::decode(bytes, i.version));
+            i.packet(conn, Direction::ToClient, d.clone());
+            d
+        })
+    }
+
+    /// Unframeable bytes received from the server.
+    pub fn malformed(&self, conn: ConnId, dir: Direction, offset: u64, bytes: &[u8], error: codec::FrameError) {
+        self.with(|i| {
+            let at = i.start.elapsed();
+            i.wire.push(WireEntry {
+                conn,
+                at_ms: ms(at),
+                what: WireWhat::Malformed {
+                    dir,
+                    hex: short_hex(bytes),
+                    error: error.to_string(),
+                },
+            });
+            let ev = Event {
+                at,
+                conn,
+                kind: EventKind::Malformed {
+                    dir,
+                    offset,
+                    len: bytes.len(),
+                    error,
+                },
+            };
+            i.monitor.feed(&ev);
+        });
+    }
+
+    /// Bytes we sent: framed and decoded so the log shows what went out.
+    pub fn sent(&self, conn: ConnId, bytes: &[u8]) {
+        self.with(|i| {
+            let version = i.version;
+            let mut frames = Vec::new();
+            if let Some(c) = i.conns.get_mut(&conn) {
+                c.outbound.push(bytes);
+                while let Some(f) = c.outbound.next_frame() {
+                    frames.push(f);
+                }
+            }
+            for f in frames {
+                match f {
+                    Framed::Packet { bytes, .. } => {
+                        let d = Arc::new(codec::decode(bytes, version));
+                        i.packet(conn, Direction::ToServer, d);
+                    }
+                    Framed::Malformed { offset, bytes, error } => {
+                        let at = i.start.elapsed();
+                        i.wire.push(WireEntry {
+                            conn,
+                            at_ms: ms(at),
+                            what: WireWhat::Malformed {
+                                dir: Direction::ToServer,
+                                hex: short_hex(&bytes),
+                                error: error.to_string(),
+                            },
+                        });
+                        let _ = offset;
+                    }
+                }
+            }
+        });
+    }
+
+    /// The connection ended (first report wins).
+    pub fn closed(&self, conn: ConnId, by: ClosedBy) {
+        self.with(|i| {
+            let first = match i.conns.get_mut(&conn) {
+                Some(c) if !c.closed => {
+                    c.closed = true;
+                    true
+                }
+                _ => false,
+            };
+            if first {
+                i.event(conn, EventKind::Closed { by });
+            }
+        });
+    }
+
+    /// Whether the connection has been recorded as closed.
+    pub fn is_closed(&self, conn: ConnId) -> bool {
+        self.with(|i| i.conns.get(&conn).is_none_or(|c| c.closed))
+    }
+
+    /// End of case: findings and wire log.
+    pub fn finish(self) -> (Vec<Finding>, Vec<WireEntry>) {
+        let inner = match Arc::try_unwrap(self.0) {
+            Ok(m) => match m.into_inner() {
+                Ok(i) => i,
+                Err(p) => p.into_inner(),
+            },
+            Err(shared) => {
+                // Reader tasks may still hold a clone: take a snapshot.
+                let mut g = match shared.lock() {
+                    Ok(g) => g,
+                    Err(p) => p.into_inner(),
+                };
+                let version = g.version;
+                let monitor = std::mem::replace(&mut g.monitor, Monitor::new(version));
+                return (monitor.finish(), std::mem::take(&mut g.wire));
+            }
+        };
+        (inner.monitor.finish(), inner.wire)
+    }
+}
+
+impl Inner {
+    fn event(&mut self, conn: ConnId, kind: EventKind) {
+        let at = self.start.elapsed();
+        let what = match &kind {
+            EventKind::Opened => Some(WireWhat::Opened),
+            EventKind::Closed { by } => Some(WireWhat::Closed { by: *by }),
+            _ => None,
+        };
+        if let Some(what) = what {
+            self.wire.push(WireEntry {
+                conn,
+                at_ms: ms(at),
+                what,
+            });
+        }
+        self.monitor.feed(&Event { at, conn, kind });
+    }
+
+    fn packet(&mut self, conn: ConnId, dir: Direction, d: Arc<Decoded>) {
+        let index = match self.conns.get_mut(&conn) {
+            Some(c) => {
+                c.packets += 1;
+                c.packets - 1
+            }
+            None => 0,
+        };
+        let at = self.start.elapsed();
+        self.wire.push(WireEntry {
+            conn,
+            at_ms: ms(at),
+            what: WireWhat::Packet {
+                dir,
+                index,
+                hex: short_hex(&d.raw),
+                packet: d.clone(),
+            },
+        });
+        self.monitor.feed(&Event {
+            at,
+            conn,
+            kind: EventKind::Packet { dir, index, packet: d },
+        });
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 10_000.0).round() / 10.0
+}
+
+fn short_hex(b: &[u8]) -> String {
+    if b.len() > HEX_LIMIT {
+        format!("{}…(+{} bytes)", hex(&b[..HEX_LIMIT]), b.len() - HEX_LIMIT)
+    } else {
+        hex(b)
+    }
+}
