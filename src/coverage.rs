@@ -38,11 +38,18 @@ pub fn compute(cases: &[Case]) -> Vec<Cell> {
                     _ => true,
                 };
                 if applies {
-                    checked.extend(r.statements.iter().filter_map(|s| lookup(version, s).map(|s| s.id)));
+                    checked.extend(
+                        r.statements
+                            .iter()
+                            .filter_map(|s| lookup(version, s).map(|s| s.id)),
+                    );
                 }
             }
             if role == "broker" {
-                for c in cases.iter().filter(|c| c.version == version && c.role == Role::Broker) {
+                for c in cases
+                    .iter()
+                    .filter(|c| c.version == version && c.role == Role::Broker)
+                {
                     checked.extend(c.statements.iter().copied());
                 }
             }
@@ -51,7 +58,11 @@ pub fn compute(cases: &[Case]) -> Vec<Cell> {
                 .filter(|s| s.testable.contains(&role))
                 .map(|s| s.id)
                 .collect();
-            let checked = testable.iter().copied().filter(|s| checked.contains(s)).collect();
+            let checked = testable
+                .iter()
+                .copied()
+                .filter(|s| checked.contains(s))
+                .collect();
             out.push(Cell {
                 version,
                 role,
@@ -66,7 +77,11 @@ pub fn compute(cases: &[Case]) -> Vec<Cell> {
 /// Render coverage as text.
 pub fn render(cells: &[Cell], verbose: bool) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "{:<8} {:<8} {:>8} {:>9} {:>6}", "version", "role", "checked", "testable", "%");
+    let _ = writeln!(
+        s,
+        "{:<8} {:<8} {:>8} {:>9} {:>6}",
+        "version", "role", "checked", "testable", "%"
+    );
     for c in cells {
         let pct = if c.testable.is_empty() {
             0.0
@@ -84,12 +99,25 @@ pub fn render(cells: &[Cell], verbose: bool) -> String {
         );
     }
     for c in cells {
-        let not: Vec<&str> = c.testable.iter().copied().filter(|t| !c.checked.contains(t)).collect();
+        let not: Vec<&str> = c
+            .testable
+            .iter()
+            .copied()
+            .filter(|t| !c.checked.contains(t))
+            .collect();
         let _ = writeln!(s, "\n{} {}:", c.version.name(), c.role);
         if verbose {
             let _ = writeln!(s, "  checked:     {}", c.checked.join(" "));
         }
-        let _ = writeln!(s, "  not checked: {}", if not.is_empty() { "-".into() } else { not.join(" ") });
+        let _ = writeln!(
+            s,
+            "  not checked: {}",
+            if not.is_empty() {
+                "-".into()
+            } else {
+                not.join(" ")
+            }
+        );
     }
     s
 }

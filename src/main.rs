@@ -35,7 +35,13 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::List(args) => {
             let cases = select(&args.select)?;
             for c in &cases {
-                println!("{:<44} {:<6} [{}]  {}", c.id, c.version.name(), c.statements.join(" "), c.title);
+                println!(
+                    "{:<44} {:<6} [{}]  {}",
+                    c.id,
+                    c.version.name(),
+                    c.statements.join(" "),
+                    c.title
+                );
             }
             println!("{} cases", cases.len());
             Ok(ExitCode::SUCCESS)
@@ -84,9 +90,11 @@ fn select(s: &Select) -> anyhow::Result<Vec<Case>> {
 async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitCode> {
     let target = Target::parse(&args.target)?;
     let cases = select(&args.select)?;
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    let jobs = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
     if jobs == 0 {
         anyhow::bail!("--jobs must be at least 1");
     }
@@ -148,7 +156,8 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(p) = &args.junit {
         let xml = junit::render(&report).map_err(anyhow::Error::msg)?;
-        std::fs::write(p, xml).map_err(|e| anyhow::anyhow!("cannot write JUnit report {}: {e}", p.display()))?;
+        std::fs::write(p, xml)
+            .map_err(|e| anyhow::anyhow!("cannot write JUnit report {}: {e}", p.display()))?;
     }
     Ok(if report.conformant() {
         ExitCode::SUCCESS

@@ -10,7 +10,7 @@ use super::raw::{RawFilter, RawNum, RawPacket, RawProperty, RawText, RawWill};
 use crate::codec::properties::{describe, Kind};
 use crate::codec::{
     Ack, Auth, Connect, Decoded, Disconnect, Packet, PacketType, Properties, Property, Publish,
-    Subscribe, Subscription, Suback, Text, Unsuback, Unsubscribe, Value, Version, Will,
+    Suback, Subscribe, Subscription, Text, Unsuback, Unsubscribe, Value, Version, Will,
 };
 
 /// Per-case substitution state.
@@ -64,7 +64,8 @@ fn u16_of(v: i64, field: &str) -> Result<u16, String> {
 
 /// Build the packet a `send` step describes.
 pub fn build_packet(p: &RawPacket, ctx: &Context, version: Version) -> Result<Packet, String> {
-    let kind = PacketType::from_name(&p.kind).ok_or_else(|| format!("unknown packet type `{}`", p.kind))?;
+    let kind = PacketType::from_name(&p.kind)
+        .ok_or_else(|| format!("unknown packet type `{}`", p.kind))?;
     let pid = |default: u16| -> Result<u16, String> {
         match &p.packet_id {
             Some(n) => u16_of(ctx.num(n, "packet_id")?, "packet_id"),
@@ -125,7 +126,11 @@ pub fn build_packet(p: &RawPacket, ctx: &Context, version: Version) -> Result<Pa
                         filter: ctx.text(t)?,
                         options: 0,
                     }),
-                    RawFilter::Full { filter, qos, options } => Ok(Subscription {
+                    RawFilter::Full {
+                        filter,
+                        qos,
+                        options,
+                    } => Ok(Subscription {
                         filter: ctx.text(filter)?,
                         options: options.unwrap_or(*qos),
                     }),
@@ -157,18 +162,29 @@ pub fn build_packet(p: &RawPacket, ctx: &Context, version: Version) -> Result<Pa
         PacketType::Pingreq => Packet::Pingreq,
         PacketType::Pingresp => Packet::Pingresp,
         PacketType::Disconnect => Packet::Disconnect(Disconnect {
-            reason_code: p.reason_code.or(if v5 && !props.is_empty() { Some(0) } else { None }),
+            reason_code: p.reason_code.or(if v5 && !props.is_empty() {
+                Some(0)
+            } else {
+                None
+            }),
             properties: props,
         }),
         PacketType::Auth => Packet::Auth(Auth {
             reason_code: p.reason_code,
             properties: props,
         }),
-        PacketType::Reserved => return Err("cannot build a packet of the reserved type; use `hex`".into()),
+        PacketType::Reserved => {
+            return Err("cannot build a packet of the reserved type; use `hex`".into())
+        }
     })
 }
 
-fn connect(p: &RawPacket, ctx: &Context, version: Version, props: Properties) -> Result<Connect, String> {
+fn connect(
+    p: &RawPacket,
+    ctx: &Context,
+    version: Version,
+    props: Properties,
+) -> Result<Connect, String> {
     let will = match &p.will {
         Some(w) => Some(will(w, ctx)?),
         None => None,
@@ -191,7 +207,11 @@ fn connect(p: &RawPacket, ctx: &Context, version: Version, props: Properties) ->
         },
         will,
         username: p.username.as_ref().map(|t| ctx.text(t)).transpose()?,
-        password: p.password.as_ref().map(|t| ctx.text(t).map(|t| t.0)).transpose()?,
+        password: p
+            .password
+            .as_ref()
+            .map(|t| ctx.text(t).map(|t| t.0))
+            .transpose()?,
     })
 }
 
@@ -211,7 +231,8 @@ fn will(w: &RawWill, ctx: &Context) -> Result<Will, String> {
 fn properties(raw: Option<&[RawProperty]>, ctx: &Context) -> Result<Properties, String> {
     let mut out = Vec::new();
     for rp in raw.unwrap_or(&[]) {
-        let (kind, name) = describe(rp.id).ok_or_else(|| format!("unknown property id 0x{:02x}", rp.id))?;
+        let (kind, name) =
+            describe(rp.id).ok_or_else(|| format!("unknown property id 0x{:02x}", rp.id))?;
         let int = || {
             rp.value
                 .as_integer()
@@ -277,7 +298,10 @@ pub fn match_packet(p: &RawPacket, got: &Decoded, ctx: &mut Context) -> Result<(
             if let Some(t) = &p.topic_prefix {
                 let want = ctx.text(t)?;
                 if !pb.topic.as_bytes().starts_with(want.as_bytes()) {
-                    return Err(format!("topic {:?} does not start with {:?}", pb.topic, want));
+                    return Err(format!(
+                        "topic {:?} does not start with {:?}",
+                        pb.topic, want
+                    ));
                 }
             }
             if let Some(t) = &p.payload {
@@ -301,14 +325,22 @@ pub fn match_packet(p: &RawPacket, got: &Decoded, ctx: &mut Context) -> Result<(
         Packet::Suback(s) => {
             if let Some(codes) = &p.codes {
                 if codes != &s.codes {
-                    return Err(format!("codes are {}, expected {}", hexlist(&s.codes), hexlist(codes)));
+                    return Err(format!(
+                        "codes are {}, expected {}",
+                        hexlist(&s.codes),
+                        hexlist(codes)
+                    ));
                 }
             }
         }
         Packet::Unsuback(s) => {
             if let Some(codes) = &p.codes {
                 if codes != &s.codes {
-                    return Err(format!("codes are {}, expected {}", hexlist(&s.codes), hexlist(codes)));
+                    return Err(format!(
+                        "codes are {}, expected {}",
+                        hexlist(&s.codes),
+                        hexlist(codes)
+                    ));
                 }
             }
         }
@@ -324,7 +356,11 @@ pub fn match_packet(p: &RawPacket, got: &Decoded, ctx: &mut Context) -> Result<(
     Ok(())
 }
 
-fn cmp<T: PartialEq + std::fmt::Debug>(field: &str, want: Option<T>, have: T) -> Result<(), String> {
+fn cmp<T: PartialEq + std::fmt::Debug>(
+    field: &str,
+    want: Option<T>,
+    have: T,
+) -> Result<(), String> {
     match want {
         Some(w) if w != have => Err(format!("{field} is {have:?}, expected {w:?}")),
         _ => Ok(()),

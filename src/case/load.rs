@@ -171,11 +171,26 @@ pub fn parse_case(path: &Path, text: &str) -> Result<Case, LoadError> {
     for spanned in &raw.steps {
         let offset = spanned.span().start;
         let line = line_col(text, offset).0;
-        let step = validate_step(spanned.get_ref(), &mut opened).map_err(|m| invalid(offset, m))?;
+        let raw_step = spanned.get_ref();
+        let step = validate_step(raw_step, &mut opened).map_err(|m| invalid(offset, m))?;
+        let statement = match &raw_step.statement {
+            None => statements[0],
+            Some(s) => match crate::spec::lookup(version, s) {
+                Some(st) if statements.contains(&st.id) => st.id,
+                Some(_) => {
+                    return Err(invalid(
+                        offset,
+                        format!("step statement `{s}` is not among the case's `statements`"),
+                    ))
+                }
+                None => return Err(invalid(offset, format!("unknown statement `{s}`"))),
+            },
+        };
         steps.push(Step {
             line,
             action: step,
-            note: spanned.get_ref().note.clone(),
+            note: raw_step.note.clone(),
+            statement,
         });
     }
     Ok(Case {
@@ -332,7 +347,9 @@ fn validate_step(s: &RawStep, opened: &mut BTreeSet<String>) -> Result<Action, S
                 (Some(p), None) => {
                     check_kind(&p.kind)?;
                     let overrides = s.overrides.clone().unwrap_or_default();
-                    overrides.to_overrides().map_err(|e| format!("override: {e}"))?;
+                    overrides
+                        .to_overrides()
+                        .map_err(|e| format!("override: {e}"))?;
                     Action::Send {
                         conn: conn.clone(),
                         what: Send::Packet {
@@ -345,7 +362,8 @@ fn validate_step(s: &RawStep, opened: &mut BTreeSet<String>) -> Result<Action, S
                     if s.overrides.is_some() {
                         return Err("`override` applies to `packet`, not to `hex`".into());
                     }
-                    let bytes = crate::codec::text::parse_hex(h).map_err(|e| format!("hex: {e}"))?;
+                    let bytes =
+                        crate::codec::text::parse_hex(h).map_err(|e| format!("hex: {e}"))?;
                     Action::Send {
                         conn: conn.clone(),
                         what: Send::Hex(bytes),
@@ -359,27 +377,32 @@ fn validate_step(s: &RawStep, opened: &mut BTreeSet<String>) -> Result<Action, S
         }
         "expect" => {
             allow(&connect_only)?;
-            allow(&[("hex", s.hex.is_some()), ("override", s.overrides.is_some())])?;
-            let alternatives = match (&s.packet, &s.one_of) {
-                (Some(p), None) => {
-                    check_kind(&p.kind)?;
-                    vec![Alternative {
-                        outcome: Outcome::Packet(Box::new(p.clone())),
-                        grade: Grade::Pass,
-                        note: None,
-                    }]
-                }
-                (None, Some(alts)) if !alts.is_empty() => alts
-                    .iter()
-                    .map(validate_alternative)
-                    .collect::<Result<_, _>>()?,
-                (Some(_), Some(_)) => return Err("give either `packet` or `one_of`, not both".into()),
-                _ => {
-                    return Err(
-                        "`expect` needs `packet = { type = … }` or a non-empty `one_of = [ … ]`".into(),
-                    )
-                }
-            };
+            allow(&[
+                ("hex", s.hex.is_some()),
+                ("override", s.overrides.is_some()),
+            ])?;
+            let alternatives =
+                match (&s.packet, &s.one_of) {
+                    (Some(p), None) => {
+                        check_kind(&p.kind)?;
+                        vec![Alternative {
+                            outcome: Outcome::Packet(Box::new(p.clone())),
+                            grade: Grade::Pass,
+                            note: None,
+                        }]
+                    }
+                    (None, Some(alts)) if !alts.is_empty() => alts
+                        .iter()
+                        .map(validate_alternative)
+                        .collect::<Result<_, _>>()?,
+                    (Some(_), Some(_)) => {
+                        return Err("give either `packet` or `one_of`, not both".into())
+                    }
+                    _ => return Err(
+                        "`expect` needs `packet = { type = … }` or a non-empty `one_of = [ … ]`"
+                            .into(),
+                    ),
+                };
             Action::Expect {
                 conn: conn.clone(),
                 alternatives,
@@ -430,7 +453,11 @@ fn validate_alternative(a: &RawAlternative) -> Result<Alternative, String> {
     let grade = match a.grade.as_deref() {
         None | Some("pass") => Grade::Pass,
         Some("non-strict") => Grade::NonStrict,
-        Some(g) => return Err(format!("unknown grade `{g}`: expected \"pass\" or \"non-strict\"")),
+        Some(g) => {
+            return Err(format!(
+                "unknown grade `{g}`: expected \"pass\" or \"non-strict\""
+            ))
+        }
     };
     let outcome = match (&a.packet, a.close, a.nothing) {
         (Some(p), false, false) => {
@@ -516,7 +543,9 @@ packet = { type = "suback", packet_id = 7 }
 "#;
 
     fn err(text: &str) -> String {
-        parse_case(Path::new("c.toml"), text).unwrap_err().to_string()
+        parse_case(Path::new("c.toml"), text)
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -530,7 +559,10 @@ packet = { type = "suback", packet_id = 7 }
     #[test]
     fn unknown_statement_is_an_error_with_position() {
         let e = err(&GOOD.replace("MQTT-3.8.4-2", "MQTT-9.9.9-9"));
-        assert!(e.starts_with("c.toml:5:16: unknown statement `MQTT-9.9.9-9`"), "{e}");
+        assert!(
+            e.starts_with("c.toml:5:16: unknown statement `MQTT-9.9.9-9`"),
+            "{e}"
+        );
     }
 
     #[test]

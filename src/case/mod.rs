@@ -52,19 +52,47 @@ pub struct Step {
     pub line: usize,
     pub action: Action,
     pub note: Option<String>,
+    /// The statement a failure of this step breaks.
+    pub statement: &'static str,
 }
 
 /// What a step does.
 #[derive(Debug, Clone)]
 pub enum Action {
-    Open { conn: String },
-    Connect { conn: String, spec: Box<RawPacket>, connack: Option<Box<RawPacket>>, anonymous: bool, same_client_as: Option<String> },
-    Send { conn: String, what: Send },
-    Expect { conn: String, alternatives: Vec<Alternative>, within: Duration },
-    ExpectNone { conn: String, pattern: Option<Box<RawPacket>>, within: Duration },
-    ExpectClose { conn: String, within: Duration },
-    Drop { conn: String },
-    Disconnect { conn: String },
+    Open {
+        conn: String,
+    },
+    Connect {
+        conn: String,
+        spec: Box<RawPacket>,
+        connack: Option<Box<RawPacket>>,
+        anonymous: bool,
+        same_client_as: Option<String>,
+    },
+    Send {
+        conn: String,
+        what: Send,
+    },
+    Expect {
+        conn: String,
+        alternatives: Vec<Alternative>,
+        within: Duration,
+    },
+    ExpectNone {
+        conn: String,
+        pattern: Option<Box<RawPacket>>,
+        within: Duration,
+    },
+    ExpectClose {
+        conn: String,
+        within: Duration,
+    },
+    Drop {
+        conn: String,
+    },
+    Disconnect {
+        conn: String,
+    },
 }
 
 impl Action {
@@ -100,7 +128,10 @@ impl Action {
 /// What a `send` step sends.
 #[derive(Debug, Clone)]
 pub enum Send {
-    Packet { packet: Box<RawPacket>, overrides: RawOverrides },
+    Packet {
+        packet: Box<RawPacket>,
+        overrides: RawOverrides,
+    },
     Hex(Vec<u8>),
 }
 

@@ -61,6 +61,8 @@ pub struct RawStep {
     pub within_ms: Option<u64>,
     /// Why the step exists (shown in reports).
     pub note: Option<String>,
+    /// The statement this step checks (default: the case's first).
+    pub statement: Option<String>,
 
     // connect options
     pub client_id: Option<RawText>,

@@ -14,7 +14,11 @@ pub struct Selection {
 
 impl Selection {
     /// Build from glob strings; a bad glob is an error naming it.
-    pub fn new(ids: &[String], statements: &[String], tags: &[String]) -> Result<Selection, String> {
+    pub fn new(
+        ids: &[String],
+        statements: &[String],
+        tags: &[String],
+    ) -> Result<Selection, String> {
         let glob = |g: &String| {
             Glob::new(g)
                 .map(|g| g.compile_matcher())
@@ -25,7 +29,11 @@ impl Selection {
             statements: statements
                 .iter()
                 .map(|s| {
-                    let s = if s.starts_with("MQTT-") { s.clone() } else { format!("MQTT-{s}") };
+                    let s = if s.starts_with("MQTT-") {
+                        s.clone()
+                    } else {
+                        format!("MQTT-{s}")
+                    };
                     glob(&s)
                 })
                 .collect::<Result<_, _>>()?,
@@ -37,7 +45,9 @@ impl Selection {
     pub fn matches(&self, c: &Case) -> bool {
         (self.ids.is_empty() || self.ids.iter().any(|g| g.is_match(&c.id)))
             && (self.statements.is_empty()
-                || c.statements.iter().any(|s| self.statements.iter().any(|g| g.is_match(s))))
+                || c.statements
+                    .iter()
+                    .any(|s| self.statements.iter().any(|g| g.is_match(s))))
             && (self.tags.is_empty() || c.tags.iter().any(|t| self.tags.contains(t)))
     }
 }

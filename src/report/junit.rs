@@ -17,7 +17,12 @@ pub fn render(report: &Report) -> Result<String, String> {
                 let mut s = TestCaseStatus::skipped();
                 if let TestCaseStatus::Skipped { message, .. } = &mut s {
                     *message = Some(
-                        format!("{}: {}", c.verdict.name(), c.reason.clone().unwrap_or_default()).into(),
+                        format!(
+                            "{}: {}",
+                            c.verdict.name(),
+                            c.reason.clone().unwrap_or_default()
+                        )
+                        .into(),
                     );
                 }
                 s
@@ -37,14 +42,15 @@ pub fn render(report: &Report) -> Result<String, String> {
                 } = &mut s
                 {
                     let rule = c
-                        .findings
-                        .first()
-                        .map(|f| f.rule)
+                        .failed_statement
                         .or_else(|| c.statements.first().copied())
                         .unwrap_or("");
                     *ty = Some(rule.to_string().into());
                     *message = Some(
-                        format!("[{rule}] {}", c.reason.clone().unwrap_or_else(|| c.verdict.name().into())).into(),
+                        c.reason
+                            .clone()
+                            .unwrap_or_else(|| format!("[{rule}] {}", c.verdict.name()))
+                            .into(),
                     );
                     *description = Some(super::text::case_details(c).into());
                 }

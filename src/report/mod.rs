@@ -41,6 +41,9 @@ pub struct CaseReport {
     /// One line saying why, when not a plain pass.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The statement broken (fail) or read loosely (non-strict).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_statement: Option<&'static str>,
     pub duration_ms: u64,
     pub connections: Vec<ConnInfo>,
     pub steps: Vec<StepReport>,

@@ -81,7 +81,9 @@ pub fn case_details(c: &CaseReport) -> String {
             "    finding [{}] conn {} packet {}: {}",
             f.rule,
             f.connection,
-            f.packet.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
+            f.packet
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "-".into()),
             f.message
         );
     }
@@ -96,7 +98,12 @@ pub fn case_details(c: &CaseReport) -> String {
                 .unwrap_or("?");
             let line = match &w.what {
                 WireWhat::Opened => "opened".to_string(),
-                WireWhat::Packet { dir, index, packet, hex } => {
+                WireWhat::Packet {
+                    dir,
+                    index,
+                    packet,
+                    hex,
+                } => {
                     let mut s = format!("{} #{index} {}", dir.arrow(), summary(packet));
                     if !packet.violations.is_empty() {
                         let _ = write!(s, "  hex {hex}");
@@ -126,10 +133,19 @@ pub fn summary(d: &crate::codec::Decoded) -> String {
             c.keep_alive,
             c.will
                 .as_ref()
-                .map(|w| format!(" will={}@{}{}", w.topic, w.qos, if w.retain { " retain" } else { "" }))
+                .map(|w| format!(
+                    " will={}@{}{}",
+                    w.topic,
+                    w.qos,
+                    if w.retain { " retain" } else { "" }
+                ))
                 .unwrap_or_default()
         ),
-        Packet::Connack(c) => format!("CONNACK code=0x{:02x} session_present={}", c.code, c.session_present()),
+        Packet::Connack(c) => format!(
+            "CONNACK code=0x{:02x} session_present={}",
+            c.code,
+            c.session_present()
+        ),
         Packet::Publish(p) => format!(
             "PUBLISH topic={} qos={} dup={} retain={}{} payload={}B",
             p.topic,
@@ -143,10 +159,16 @@ pub fn summary(d: &crate::codec::Decoded) -> String {
             "{} id={}{}",
             d.packet.packet_type(),
             a.packet_id,
-            a.reason_code.map(|r| format!(" rc=0x{r:02x}")).unwrap_or_default()
+            a.reason_code
+                .map(|r| format!(" rc=0x{r:02x}"))
+                .unwrap_or_default()
         ),
         Packet::Subscribe(s) => {
-            let f: Vec<String> = s.filters.iter().map(|f| format!("{}@{}", f.filter, f.options)).collect();
+            let f: Vec<String> = s
+                .filters
+                .iter()
+                .map(|f| format!("{}@{}", f.filter, f.options))
+                .collect();
             format!("SUBSCRIBE id={} [{}]", s.packet_id, f.join(", "))
         }
         Packet::Suback(s) => {

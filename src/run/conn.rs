@@ -52,7 +52,12 @@ impl Conn {
                     Ok(n) => n,
                 };
                 if n == 0 {
-                    if let Some(Framed::Malformed { offset, bytes, error }) = framer.finish() {
+                    if let Some(Framed::Malformed {
+                        offset,
+                        bytes,
+                        error,
+                    }) = framer.finish()
+                    {
                         rec.malformed(id, Direction::ToClient, offset, &bytes, error);
                     }
                     rec.closed(id, ClosedBy::Server);
@@ -66,7 +71,11 @@ impl Conn {
                             let d = rec.received(id, bytes);
                             let _ = tx.send(Incoming::Packet(d));
                         }
-                        Framed::Malformed { offset, bytes, error } => {
+                        Framed::Malformed {
+                            offset,
+                            bytes,
+                            error,
+                        } => {
                             rec.malformed(id, Direction::ToClient, offset, &bytes, error);
                             let _ = tx.send(Incoming::Malformed(error.to_string()));
                         }

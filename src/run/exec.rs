@@ -85,6 +85,7 @@ pub async fn run_case(case: &Case, env: &CaseEnv) -> CaseReport {
     let mut steps = Vec::new();
     let mut verdict = Verdict::Pass;
     let mut reason: Option<String> = None;
+    let mut failed_statement: Option<&'static str> = None;
     for (n, step) in case.steps.iter().enumerate() {
         let out = match timeout_at(deadline, ex.step(&step.action)).await {
             Ok(o) => o,
@@ -94,17 +95,26 @@ pub async fn run_case(case: &Case, env: &CaseEnv) -> CaseReport {
             ),
         };
         if out.result != Verdict::Pass && reason.is_none() {
+            if matches!(out.result, Verdict::Fail | Verdict::NonStrict) {
+                failed_statement = Some(step.statement);
+            }
             reason = Some(format!(
-                "step {} ({} {}, line {}): {}",
+                "[{}] step {} ({} {}, line {}): {}",
+                step.statement,
                 n + 1,
                 step.action.name(),
                 step.action.conn(),
                 step.line,
-                out.message.clone().unwrap_or_else(|| out.result.name().into())
+                out.message
+                    .clone()
+                    .unwrap_or_else(|| out.result.name().into())
             ));
         }
         verdict = verdict.worst(out.result);
-        let stop = matches!(out.result, Verdict::Fail | Verdict::Error | Verdict::Inconclusive);
+        let stop = matches!(
+            out.result,
+            Verdict::Fail | Verdict::Error | Verdict::Inconclusive
+        );
         steps.push(StepReport {
             step: n + 1,
             line: step.line,
@@ -148,10 +158,14 @@ pub async fn run_case(case: &Case, env: &CaseEnv) -> CaseReport {
     let (findings, wire) = ex.recorder.finish();
     // In broker mode the suite is the client and breaks client rules on
     // purpose; only the server's findings judge the case.
-    let findings: Vec<_> = findings.into_iter().filter(|f| f.actor == Side::Server).collect();
+    let findings: Vec<_> = findings
+        .into_iter()
+        .filter(|f| f.actor == Side::Server)
+        .collect();
     if let Some(f) = findings.first() {
         if verdict != Verdict::Fail {
             reason = Some(format!("[{}] {}", f.rule, f.message));
+            failed_statement = Some(f.rule);
         }
         verdict = Verdict::Fail;
     }
@@ -165,6 +179,7 @@ pub async fn run_case(case: &Case, env: &CaseEnv) -> CaseReport {
         file: case.path.display().to_string(),
         verdict,
         reason,
+        failed_statement,
         duration_ms: started.elapsed().as_millis() as u64,
         connections,
         steps,
@@ -234,7 +249,8 @@ impl Exec<'_> {
                     None => self.client_id_for(conn),
                 };
                 self.ctx.client_ids.insert(conn.clone(), client_id.clone());
-                if !self.conns.contains_key(conn) || self.conns.get(conn).is_some_and(|c| c.server_closed)
+                if !self.conns.contains_key(conn)
+                    || self.conns.get(conn).is_some_and(|c| c.server_closed)
                 {
                     self.open(conn).await?;
                 }
@@ -297,7 +313,11 @@ impl Exec<'_> {
                 alternatives,
                 within,
             } => Ok(self.expect(conn, alternatives, *within).await),
-            Action::ExpectNone { conn, pattern, within } => {
+            Action::ExpectNone {
+                conn,
+                pattern,
+                within,
+            } => {
                 let alt = Alternative {
                     outcome: Outcome::Nothing(pattern.clone()),
                     grade: Grade::Pass,
@@ -343,9 +363,9 @@ impl Exec<'_> {
             .conns
             .get_mut(conn)
             .ok_or_else(|| StepOut::with(Verdict::Error, format!("no connection `{conn}`")))?;
-        c.send(bytes).await.map_err(|e| {
-            StepOut::with(Verdict::Fail, format!("could not send: {e}"))
-        })
+        c.send(bytes)
+            .await
+            .map_err(|e| StepOut::with(Verdict::Fail, format!("could not send: {e}")))
     }
 
     /// Wait for one of the alternatives within `within`.
@@ -368,7 +388,10 @@ impl Exec<'_> {
                 Grade::Pass => None,
                 Grade::NonStrict => Some(format!(
                     "accepted a non-strict alternative{}",
-                    alt.note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
+                    alt.note
+                        .as_ref()
+                        .map(|n| format!(": {n}"))
+                        .unwrap_or_default()
                 )),
             },
         };
@@ -412,11 +435,12 @@ impl Exec<'_> {
                     } else {
                         actual.push(format!("{summary} ({})", mismatch.join("; ")));
                     }
-                    let nothing_left = alts
+                    let nothing_left = alts.iter().enumerate().all(|(k, a)| {
+                        !matches!(a.outcome, Outcome::Nothing(_)) || nothing_broken[k]
+                    });
+                    let only_nothing = alts
                         .iter()
-                        .enumerate()
-                        .all(|(k, a)| !matches!(a.outcome, Outcome::Nothing(_)) || nothing_broken[k]);
-                    let only_nothing = alts.iter().all(|a| matches!(a.outcome, Outcome::Nothing(_)));
+                        .all(|a| matches!(a.outcome, Outcome::Nothing(_)));
                     if only_nothing && nothing_left {
                         return StepOut {
                             result: Verdict::Fail,
@@ -442,11 +466,9 @@ impl Exec<'_> {
                     };
                 }
                 None => {
-                    if let Some((_, alt)) = alts
-                        .iter()
-                        .enumerate()
-                        .find(|(k, a)| matches!(a.outcome, Outcome::Nothing(_)) && !nothing_broken[*k])
-                    {
+                    if let Some((_, alt)) = alts.iter().enumerate().find(|(k, a)| {
+                        matches!(a.outcome, Outcome::Nothing(_)) && !nothing_broken[*k]
+                    }) {
                         return finish(alt.grade, alt, actual);
                     }
                     let message = format!("nothing matching within {} ms", within.as_millis());
@@ -522,4 +544,3 @@ pub fn describe_pattern(p: &RawPacket) -> String {
     }
     s
 }
-

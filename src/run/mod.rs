@@ -99,9 +99,7 @@ pub async fn run(cases: Vec<Case>, cfg: &RunConfig, on_case: Option<OnCase>) -> 
     let reports: Vec<CaseReport> = results
         .into_iter()
         .zip(cases.iter())
-        .map(|(r, c)| {
-            r.unwrap_or_else(|| unfinished(c, cfg.deadline))
-        })
+        .map(|(r, c)| r.unwrap_or_else(|| unfinished(c, cfg.deadline)))
         .collect();
     Report {
         tool: "mqttspec",
@@ -129,6 +127,7 @@ fn unfinished(c: &Case, deadline: Duration) -> CaseReport {
             "not finished within the run deadline of {} s",
             deadline.as_secs()
         )),
+        failed_statement: None,
         duration_ms: 0,
         connections: Vec::new(),
         steps: Vec::<StepReport>::new(),

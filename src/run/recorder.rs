@@ -77,7 +77,14 @@ impl Recorder {
     }
 
     /// Unframeable bytes received from the server.
-    pub fn malformed(&self, conn: ConnId, dir: Direction, offset: u64, bytes: &[u8], error: codec::FrameError) {
+    pub fn malformed(
+        &self,
+        conn: ConnId,
+        dir: Direction,
+        offset: u64,
+        bytes: &[u8],
+        error: codec::FrameError,
+    ) {
         self.with(|i| {
             let at = i.start.elapsed();
             i.wire.push(WireEntry {
@@ -120,7 +127,11 @@ impl Recorder {
                         let d = Arc::new(codec::decode(bytes, version));
                         i.packet(conn, Direction::ToServer, d);
                     }
-                    Framed::Malformed { offset, bytes, error } => {
+                    Framed::Malformed {
+                        offset,
+                        bytes,
+                        error,
+                    } => {
                         let at = i.start.elapsed();
                         i.wire.push(WireEntry {
                             conn,
@@ -221,7 +232,11 @@ impl Inner {
         self.monitor.feed(&Event {
             at,
             conn,
-            kind: EventKind::Packet { dir, index, packet: d },
+            kind: EventKind::Packet {
+                dir,
+                index,
+                packet: d,
+            },
         });
     }
 }

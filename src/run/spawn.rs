@@ -31,10 +31,14 @@ pub async fn spawn(cmd: &str, target: &Target, timeout: Duration) -> Result<Spaw
             let mut err = String::new();
             if let Some(mut e) = child.stderr.take() {
                 use tokio::io::AsyncReadExt;
-                let _ = tokio::time::timeout(Duration::from_millis(500), e.read_to_string(&mut err)).await;
+                let _ =
+                    tokio::time::timeout(Duration::from_millis(500), e.read_to_string(&mut err))
+                        .await;
             }
             let last = err.lines().last().unwrap_or("").to_string();
-            return Err(format!("`{cmd}` exited ({status}) before accepting connections: {last}"));
+            return Err(format!(
+                "`{cmd}` exited ({status}) before accepting connections: {last}"
+            ));
         }
         if target.connect(Duration::from_millis(200)).await.is_ok() {
             return Ok(Spawned { child });
