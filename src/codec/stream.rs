@@ -10,7 +10,11 @@ pub enum Framed {
     /// A whole packet: `offset` is the stream offset of its first byte.
     Packet { offset: u64, bytes: Bytes },
     /// Bytes that cannot be framed (after this the stream is unframeable).
-    Malformed { offset: u64, bytes: Bytes, error: FrameError },
+    Malformed {
+        offset: u64,
+        bytes: Bytes,
+        error: FrameError,
+    },
 }
 
 /// Why bytes could not be framed.

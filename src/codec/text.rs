@@ -117,9 +117,7 @@ pub fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
 /// else as `"hex:…"`.
 pub fn ser_bytes<S: Serializer>(b: &Bytes, s: S) -> Result<S::Ok, S::Error> {
     match std::str::from_utf8(b) {
-        Ok(t) if !t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => {
-            s.serialize_str(t)
-        }
+        Ok(t) if !t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => s.serialize_str(t),
         _ => s.serialize_str(&format!("hex:{}", hex(b))),
     }
 }
@@ -133,6 +131,7 @@ pub fn ser_bytes_opt<S: Serializer>(b: &Option<Bytes>, s: S) -> Result<S::Ok, S:
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -69,7 +69,12 @@ fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 impl Finding {
     /// A finding for `meta`'s first statement at `event`.
     pub fn new(meta: &'static RuleMeta, event: &Event, message: impl Into<String>) -> Finding {
-        Finding::with_statement(meta, meta.statements.first().copied().unwrap_or(""), event, message)
+        Finding::with_statement(
+            meta,
+            meta.statements.first().copied().unwrap_or(""),
+            event,
+            message,
+        )
     }
 
     /// A finding naming a specific statement of the rule.

@@ -79,7 +79,10 @@ fn canonical_variants(id: &str) -> Vec<String> {
         if let Some((head, tail)) = rest.split_once('-') {
             let parts: Vec<&str> = head.split('.').collect();
             if parts.len() == 3 {
-                out.push(format!("MQTT-{}-{}.{}-{}", parts[0], parts[1], parts[2], tail));
+                out.push(format!(
+                    "MQTT-{}-{}.{}-{}",
+                    parts[0], parts[1], parts[2], tail
+                ));
             }
             if parts.len() == 2 {
                 out.push(format!("MQTT-{}.{}.0-{}", parts[0], parts[1], tail));
