@@ -145,7 +145,7 @@ impl<'a> Reader<'a> {
 
     /// Report trailing bytes, if any are left.
     pub(crate) fn finish(&mut self) {
-        if self.remaining() > 0 {
+        if !self.exhausted && self.remaining() > 0 {
             let count = self.remaining();
             let at = self.pos;
             self.violation(at, ViolationKind::TrailingBytes { count });
@@ -225,8 +225,12 @@ pub(crate) fn decode_packet(raw: Bytes, version: Version) -> Decoded {
         let violations = std::mem::take(&mut r.violations);
         return finish(raw, 0, 0, Packet::Reserved(Unknown::default()), violations);
     };
-    let (remaining_length, header_len) = remaining_length(&mut r);
-    let declared_end = header_len.saturating_add(remaining_length as usize);
+    let (remaining_length, header_len, length_ok) = remaining_length(&mut r);
+    let declared_end = if length_ok {
+        header_len.saturating_add(remaining_length as usize)
+    } else {
+        raw.len()
+    };
     if raw.len() > declared_end {
         r.violation(
             declared_end,
@@ -237,7 +241,8 @@ pub(crate) fn decode_packet(raw: Bytes, version: Version) -> Decoded {
     }
     let mut violations = std::mem::take(&mut r.violations);
     let mut body = Reader::new(&raw, header_len, declared_end);
-    body.exhausted = r.exhausted;
+    // Without a usable length the body's bounds are unknown: parse nothing.
+    body.exhausted = r.exhausted || !length_ok;
     let packet = body::decode_body(first_byte, version, &mut body);
     let field_truncated = body
         .violations
@@ -271,13 +276,14 @@ fn finish(
     }
 }
 
-/// Read the remaining length at offset 1; returns (value, header length).
-fn remaining_length(r: &mut Reader<'_>) -> (u32, usize) {
+/// Read the remaining length at offset 1; returns (value, header length,
+/// whether the length is usable: false when it has a fifth byte).
+fn remaining_length(r: &mut Reader<'_>) -> (u32, usize, bool) {
     let mut value: u32 = 0;
     let mut n = 0usize;
     while n < 4 {
         let Some(b) = r.u8("remaining length") else {
-            return (value, r.pos());
+            return (value, r.pos(), true);
         };
         value |= u32::from(b & 0x7f) << (7 * n);
         n += 1;
@@ -285,12 +291,12 @@ fn remaining_length(r: &mut Reader<'_>) -> (u32, usize) {
             if n > minimal_len(value) {
                 r.violation(1, ViolationKind::NonMinimalLength);
             }
-            return (value, 1 + n);
+            return (value, 1 + n, true);
         }
     }
-    // A fifth length byte: unframeable; treat the rest as the body.
+    // A fifth length byte: unframeable; the rest is left undecoded.
     r.violation(1, ViolationKind::InvalidVarInt);
-    (value, 1 + n)
+    (value, 1 + n, false)
 }
 
 /// Bytes a minimal variable byte integer encoding of `v` takes.
