@@ -147,3 +147,42 @@ pub(crate) fn encode_properties(out: &mut Vec<u8>, props: &Properties) {
     put_varint(out, u32::try_from(body.len()).unwrap_or(u32::MAX));
     out.extend_from_slice(&body);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_defined_identifier_is_allowed_somewhere() {
+        use Place::*;
+        let places = [
+            Connect,
+            Will,
+            Connack,
+            Publish,
+            Ack,
+            Subscribe,
+            Suback,
+            Unsubscribe,
+            Unsuback,
+            Disconnect,
+            Auth,
+        ];
+        for pid in 0u8..=0x7f {
+            let somewhere = places.iter().any(|p| allowed(pid, *p));
+            assert_eq!(somewhere, describe(pid).is_some(), "id {pid:#04x}");
+        }
+    }
+
+    #[test]
+    fn allow_list_samples() {
+        assert!(allowed(id::WILL_DELAY_INTERVAL, Place::Will));
+        assert!(!allowed(id::WILL_DELAY_INTERVAL, Place::Connect));
+        assert!(allowed(id::REASON_STRING, Place::Ack));
+        assert!(!allowed(id::REASON_STRING, Place::Publish));
+        assert!(allowed(id::USER_PROPERTY, Place::Unsubscribe));
+        assert!(repeatable(id::SUBSCRIPTION_IDENTIFIER, Place::Publish));
+        assert!(!repeatable(id::SUBSCRIPTION_IDENTIFIER, Place::Subscribe));
+        assert!(!repeatable(id::TOPIC_ALIAS, Place::Publish));
+    }
+}

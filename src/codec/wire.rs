@@ -346,3 +346,80 @@ pub(crate) fn header_flags(p: &Packet) -> u8 {
 pub(crate) fn is_reserved_type(t: PacketType, version: Version) -> bool {
     t == PacketType::Reserved || (t == PacketType::Auth && !version.is_v5())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varint_padding_and_minimal_lengths() {
+        let enc = |v, n| {
+            let mut out = Vec::new();
+            put_varint_min(&mut out, v, n);
+            out
+        };
+        assert_eq!(enc(0, 1), vec![0x00]);
+        assert_eq!(enc(127, 1), vec![0x7f]);
+        assert_eq!(enc(128, 1), vec![0x80, 0x01]);
+        assert_eq!(enc(268_435_455, 1), vec![0xff, 0xff, 0xff, 0x7f]);
+        assert_eq!(enc(u32::MAX, 1).len(), 5);
+        assert_eq!(enc(5, 3), vec![0x85, 0x80, 0x00]);
+        assert_eq!(enc(5, 9).len(), 5);
+        for v in [
+            0,
+            127,
+            128,
+            16_383,
+            16_384,
+            2_097_151,
+            2_097_152,
+            268_435_455,
+        ] {
+            assert_eq!(enc(v, 1).len(), minimal_len(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn reader_reports_one_truncation_and_stops() {
+        let raw = Bytes::from_static(&[0x00, 0x05, b'a']);
+        let mut r = Reader::new(&raw, 0, raw.len());
+        assert_eq!(r.text("topic name"), None);
+        assert_eq!(r.u16("packet identifier"), None);
+        assert_eq!(
+            r.violations,
+            vec![Violation {
+                offset: 0,
+                kind: ViolationKind::Truncated {
+                    field: "topic name"
+                }
+            }]
+        );
+        r.finish();
+        assert_eq!(r.violations.len(), 1);
+    }
+
+    #[test]
+    fn reader_varint_limits() {
+        let raw = Bytes::from_static(&[0xff, 0xff, 0xff, 0x7f, 0x80, 0x80, 0x80, 0x80, 0x01]);
+        let mut r = Reader::new(&raw, 0, raw.len());
+        assert_eq!(r.varint("v"), Some(268_435_455));
+        assert_eq!(r.varint("v"), None);
+        assert_eq!(
+            r.violations,
+            vec![Violation {
+                offset: 4,
+                kind: ViolationKind::InvalidVarInt
+            }]
+        );
+    }
+
+    #[test]
+    fn reader_end_is_clamped_to_the_buffer() {
+        let raw = Bytes::from_static(&[1, 2]);
+        let mut r = Reader::new(&raw, 5, 100);
+        assert_eq!(r.remaining(), 0);
+        assert_eq!(r.u8("x"), None);
+        assert_eq!(r.rest().len(), 0);
+    }
+}
