@@ -6,10 +6,12 @@
 //! [`Decoded`] holding what could be parsed plus every wire-level
 //! [`Violation`] with its byte offset). Nothing here does I/O or panics.
 
+mod body;
 pub mod decode;
 pub mod encode;
 pub mod packet;
 pub mod properties;
+mod property_wire;
 pub mod stream;
 pub mod text;
 pub mod wire;

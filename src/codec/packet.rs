@@ -223,8 +223,9 @@ impl Packet {
 }
 
 /// CONNECT. `flags` is the raw connect-flags byte; the named booleans are
-/// derived from it by the decoder, and the encoder derives it from them
-/// unless `flags_override` is set.
+/// derived from it by the decoder. The encoder writes `computed_flags()` OR'ed
+/// with `flags`, so `flags = 0x01` sets the reserved bit on purpose and a
+/// decoded CONNECT re-encodes to the byte it carried.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Connect {
     pub protocol_name: Text,

@@ -131,6 +131,7 @@ pub fn ser_bytes_opt<S: Serializer>(b: &Option<Bytes>, s: S) -> Result<S::Ok, S:
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
