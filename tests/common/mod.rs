@@ -1,0 +1,128 @@
+//! Shared test helpers: a real mosquitto on a free loopback port, a silent
+//! TCP peer, and running the `mqttspec` binary.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A free loopback port (bound then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Wait until something accepts on `port`, up to `timeout`.
+pub fn wait_port(port: u16, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    let mut delay = Duration::from_millis(5);
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200))
+            .is_ok()
+        {
+            return true;
+        }
+        std::thread::sleep(delay);
+        delay = (delay * 2).min(Duration::from_millis(100));
+    }
+    false
+}
+
+/// A mosquitto broker started for one test, killed on drop.
+pub struct Mosquitto {
+    child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Mosquitto {
+    /// Start `mosquitto` (Debian package) with our own config on a free port.
+    pub fn start() -> Mosquitto {
+        let dir = tempfile::tempdir().unwrap();
+        for _ in 0..5 {
+            let port = free_port();
+            let conf = dir.path().join("mosquitto.conf");
+            std::fs::write(
+                &conf,
+                format!(
+                    "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\nmax_keepalive 65535\n"
+                ),
+            )
+            .unwrap();
+            let mut child = Command::new("mosquitto")
+                .arg("-c")
+                .arg(&conf)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("mosquitto must be installed (apt-get install -y mosquitto)");
+            if wait_port(port, Duration::from_secs(10)) {
+                return Mosquitto {
+                    child,
+                    port,
+                    _dir: dir,
+                };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("mosquitto did not start");
+    }
+
+    pub fn url(&self) -> String {
+        format!("mqtt://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A TCP peer that accepts connections and never sends a byte.
+pub struct Silent {
+    pub port: u16,
+    _thread: std::thread::JoinHandle<()>,
+}
+
+impl Silent {
+    pub fn start() -> Silent {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let t = std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for s in l.incoming().flatten() {
+                held.push(s);
+            }
+        });
+        Silent { port, _thread: t }
+    }
+}
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Run the binary with args in the repository root.
+pub fn mqttspec(args: &[&str]) -> Output {
+    mqttspec_in(&root(), args)
+}
+
+/// Run the binary with args in `dir`.
+pub fn mqttspec_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mqttspec"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
