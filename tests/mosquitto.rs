@@ -23,6 +23,9 @@ struct Deviation {
     statement: String,
     evidence: String,
     reason: String,
+    /// Fails in some runs only (timing): a pass is tolerated too.
+    #[serde(default)]
+    intermittent: bool,
 }
 
 fn mosquitto_version() -> String {
@@ -73,6 +76,9 @@ fn whole_suite_against_mosquitto() {
         let verdict = c["verdict"].as_str().unwrap();
         match known.get(id) {
             Some(d) => {
+                if verdict == "pass" && d.intermittent {
+                    continue;
+                }
                 if verdict != "fail" {
                     problems.push(format!("{id}: listed as a known deviation of mosquitto {version} but {verdict}"));
                 } else if c["failed_statement"].as_str() != Some(d.statement.as_str()) {
@@ -95,6 +101,7 @@ fn whole_suite_against_mosquitto() {
         }
     }
     assert!(problems.is_empty(), "{}\n\n{out}", problems.join("\n"));
-    let expected_code = if known.is_empty() { 0 } else { 1 };
+    let failed = report["summary"]["fail"].as_u64().unwrap();
+    let expected_code = if failed == 0 { 0 } else { 1 };
     assert_eq!(o.status.code(), Some(expected_code), "{out}");
 }
