@@ -166,13 +166,55 @@ pub fn parse_case(path: &Path, text: &str) -> Result<Case, LoadError> {
     if raw.steps.is_empty() {
         return Err(invalid(0, "a case needs at least one [[step]]".into()));
     }
-    let mut steps = Vec::new();
     let mut opened = BTreeSet::new();
-    for spanned in &raw.steps {
+    let steps = validate_steps(
+        &raw.steps,
+        &mut opened,
+        &statements,
+        version,
+        &invalid,
+        text,
+    )?;
+    let cleanup = validate_steps(
+        &raw.cleanup,
+        &mut opened,
+        &statements,
+        version,
+        &invalid,
+        text,
+    )?;
+    Ok(Case {
+        id: raw.id,
+        title: raw.title,
+        description: raw.description,
+        statements,
+        tags: raw.tags,
+        version,
+        role,
+        deadline: raw
+            .deadline_ms
+            .map(Duration::from_millis)
+            .unwrap_or(super::DEFAULT_DEADLINE),
+        steps,
+        cleanup,
+        path: path.to_path_buf(),
+    })
+}
+
+fn validate_steps(
+    raw: &[toml::Spanned<RawStep>],
+    opened: &mut BTreeSet<String>,
+    statements: &[&'static str],
+    version: Version,
+    invalid: &dyn Fn(usize, String) -> LoadError,
+    text: &str,
+) -> Result<Vec<Step>, LoadError> {
+    let mut steps = Vec::new();
+    for spanned in raw {
         let offset = spanned.span().start;
         let line = line_col(text, offset).0;
         let raw_step = spanned.get_ref();
-        let step = validate_step(raw_step, &mut opened).map_err(|m| invalid(offset, m))?;
+        let step = validate_step(raw_step, opened).map_err(|m| invalid(offset, m))?;
         let statement = match &raw_step.statement {
             None => statements[0],
             Some(s) => match crate::spec::lookup(version, s) {
@@ -193,21 +235,7 @@ pub fn parse_case(path: &Path, text: &str) -> Result<Case, LoadError> {
             statement,
         });
     }
-    Ok(Case {
-        id: raw.id,
-        title: raw.title,
-        description: raw.description,
-        statements,
-        tags: raw.tags,
-        version,
-        role,
-        deadline: raw
-            .deadline_ms
-            .map(Duration::from_millis)
-            .unwrap_or(super::DEFAULT_DEADLINE),
-        steps,
-        path: path.to_path_buf(),
-    })
+    Ok(steps)
 }
 
 const ACTIONS: &str = "open, connect, send, expect, expect_none, expect_close, drop, disconnect";

@@ -41,6 +41,9 @@ pub struct Case {
     pub deadline: Duration,
     #[serde(skip)]
     pub steps: Vec<Step>,
+    /// Run after the steps whatever happened; never changes the verdict.
+    #[serde(skip)]
+    pub cleanup: Vec<Step>,
     #[serde(skip)]
     pub path: PathBuf,
 }

@@ -27,6 +27,10 @@ pub struct RawCase {
     pub deadline_ms: Option<u64>,
     #[serde(rename = "step")]
     pub steps: Vec<toml::Spanned<RawStep>>,
+    /// Steps run after the case whatever its outcome (e.g. clearing retained
+    /// messages); their results do not change the verdict.
+    #[serde(default)]
+    pub cleanup: Vec<toml::Spanned<RawStep>>,
 }
 
 /// One step: exactly one action key (`connect`, `send`, `expect`, …) naming

@@ -141,6 +141,27 @@ pub async fn run_case(case: &Case, env: &CaseEnv) -> CaseReport {
             break;
         }
     }
+    for (n, step) in case.cleanup.iter().enumerate() {
+        let out = match timeout_at(deadline, ex.step(&step.action)).await {
+            Ok(o) => o,
+            Err(_) => StepOut::with(Verdict::Error, "case deadline exceeded during cleanup"),
+        };
+        steps.push(StepReport {
+            step: case.steps.len() + n + 1,
+            line: step.line,
+            action: step.action.name(),
+            conn: step.action.conn().to_string(),
+            // Cleanup never judges the broker.
+            result: if out.result == Verdict::Pass {
+                Verdict::Pass
+            } else {
+                Verdict::Skip
+            },
+            expected: out.expected,
+            actual: out.actual,
+            message: out.message.map(|m| format!("cleanup: {m}")),
+        });
+    }
     let mut connections: Vec<ConnInfo> = ex
         .conns
         .values()
