@@ -596,7 +596,7 @@ packet = { type = "suback", packet_id = 7 }
     #[test]
     fn unknown_key_is_reported_with_line() {
         let e = err(&GOOD.replace("packet_id = 7 }\n", "packet_idd = 7 }\n"));
-        assert!(e.starts_with("c.toml:18:"), "{e}");
+        assert!(e.starts_with("c.toml:16:29:"), "{e}");
         assert!(e.contains("packet_idd"), "{e}");
     }
 
