@@ -9,3 +9,4 @@ pub mod event;
 pub mod rules;
 pub mod session;
 pub mod spec;
+pub mod topic;
