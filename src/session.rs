@@ -54,6 +54,8 @@ pub struct InFlight {
     pub payload: Bytes,
     /// Packet index of the PUBLISH.
     pub index: u32,
+    /// How many times it was sent (re-sends each deserve an answer).
+    pub copies: u32,
 }
 
 /// A PUBLISH whose packet id is still in flight.
@@ -70,8 +72,19 @@ pub enum Reuse {
 pub struct PendingSubscribe {
     /// Filters with the requested QoS, in order.
     pub filters: Vec<(Text, u8)>,
-    /// Whether the SUBSCRIBE decoded without violations.
+    /// Whether the SUBSCRIBE decoded without violations (and its id was not
+    /// reused while pending, which would make the answer ambiguous).
     pub clean: bool,
+    /// SUBSCRIBEs sent under this id and not yet answered.
+    pub copies: u32,
+}
+
+/// An UNSUBSCRIBE awaiting its UNSUBACK.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingUnsubscribe {
+    pub filters: Vec<Text>,
+    /// UNSUBSCRIBEs sent under this id and not yet answered.
+    pub copies: u32,
 }
 
 /// Per-direction counters and timing.
@@ -105,7 +118,7 @@ pub struct Session {
     /// SUBSCRIBEs awaiting SUBACK, by packet id.
     pub pending_subscribes: BTreeMap<u16, PendingSubscribe>,
     /// UNSUBSCRIBEs awaiting UNSUBACK, by packet id.
-    pub pending_unsubscribes: BTreeMap<u16, Vec<Text>>,
+    pub pending_unsubscribes: BTreeMap<u16, PendingUnsubscribe>,
     /// Granted subscriptions: filter bytes → granted QoS.
     pub subscriptions: BTreeMap<Bytes, u8>,
     /// Every filter the client asked for on this connection with the highest
@@ -120,10 +133,13 @@ pub struct Session {
     pub lossy: bool,
     /// The client sent a packet with wire-level violations.
     pub client_malformed: bool,
-    /// Packet ids of PUBRELs sent by the client and not yet answered by PUBCOMP.
-    pub client_pubrels: std::collections::BTreeSet<u16>,
-    /// Packet ids of PUBRELs sent by the server and not yet answered by PUBCOMP.
-    pub server_pubrels: std::collections::BTreeSet<u16>,
+    /// PUBRELs sent by the client and not yet answered by PUBCOMP: id → count.
+    pub client_pubrels: BTreeMap<u16, u32>,
+    /// PUBRELs sent by the server and not yet answered by PUBCOMP: id → count.
+    pub server_pubrels: BTreeMap<u16, u32>,
+    /// PUBACKs still due for re-sent QoS 1 PUBLISHes already acknowledged once,
+    /// per acknowledging direction (to server, to client): id → count.
+    spare_pubacks: [BTreeMap<u16, u32>; 2],
     pub closed_by: Option<ClosedBy>,
     pub closed_at: Option<Duration>,
     /// Topic aliases (5.0) per direction: to server, to client.
@@ -155,6 +171,7 @@ impl Session {
             client_malformed: false,
             client_pubrels: Default::default(),
             server_pubrels: Default::default(),
+            spare_pubacks: Default::default(),
             closed_by: None,
             closed_at: None,
             aliases: [BTreeMap::new(), BTreeMap::new()],
@@ -181,6 +198,11 @@ impl Session {
             Direction::ToServer => &self.client_inflight,
             Direction::ToClient => &self.server_inflight,
         }
+    }
+
+    /// Spare PUBACKs the side sending in `dir` may still send (see `spare_pubacks`).
+    pub fn spare_pubacks(&self, dir: Direction) -> &BTreeMap<u16, u32> {
+        &self.spare_pubacks[dir_slot(dir)]
     }
 
     /// The effective keep alive in seconds (5.0 Server Keep Alive wins).
@@ -283,9 +305,18 @@ impl Session {
             }
             (_, Packet::Publish(p)) => self.apply_publish(dir, index, p),
             (_, Packet::Puback(a)) => {
+                let id = a.packet_id;
                 let map = self.inflight_mut(other(dir));
-                if map.get(&a.packet_id).is_some_and(|f| f.qos == 1) {
-                    map.remove(&a.packet_id);
+                match map.get(&id) {
+                    Some(f) if f.qos == 1 => {
+                        let spare = f.copies.saturating_sub(1);
+                        map.remove(&id);
+                        if spare > 0 {
+                            self.spare_pubacks[dir_slot(dir)].insert(id, spare);
+                        }
+                    }
+                    Some(_) => {}
+                    None => count_down(&mut self.spare_pubacks[dir_slot(dir)], id),
                 }
             }
             (_, Packet::Pubrec(a)) => {
@@ -301,10 +332,11 @@ impl Session {
                 }
             }
             (_, Packet::Pubrel(a)) => {
-                match dir {
-                    ToServer => self.client_pubrels.insert(a.packet_id),
-                    ToClient => self.server_pubrels.insert(a.packet_id),
+                let pubrels = match dir {
+                    ToServer => &mut self.client_pubrels,
+                    ToClient => &mut self.server_pubrels,
                 };
+                *pubrels.entry(a.packet_id).or_insert(0) += 1;
                 if let Some(f) = self.inflight_mut(dir).get_mut(&a.packet_id) {
                     if f.qos == 2 {
                         f.stage = Stage::AwaitPubcomp;
@@ -313,9 +345,9 @@ impl Session {
             }
             (_, Packet::Pubcomp(a)) => {
                 match dir {
-                    ToServer => self.server_pubrels.remove(&a.packet_id),
-                    ToClient => self.client_pubrels.remove(&a.packet_id),
-                };
+                    ToServer => count_down(&mut self.server_pubrels, a.packet_id),
+                    ToClient => count_down(&mut self.client_pubrels, a.packet_id),
+                }
                 let map = self.inflight_mut(other(dir));
                 if map.get(&a.packet_id).is_some_and(|f| f.qos == 2) {
                     map.remove(&a.packet_id);
@@ -327,16 +359,33 @@ impl Session {
                     .iter()
                     .map(|f| (f.filter.clone(), f.qos()))
                     .collect();
-                self.pending_subscribes
-                    .insert(s.packet_id, PendingSubscribe { filters, clean });
+                let entry =
+                    self.pending_subscribes
+                        .entry(s.packet_id)
+                        .or_insert(PendingSubscribe {
+                            filters,
+                            clean,
+                            copies: 0,
+                        });
+                entry.copies += 1;
+                if entry.copies > 1 {
+                    entry.clean = false;
+                }
                 for f in &s.filters {
                     let q = self.ever_subscribed.entry(f.filter.0.clone()).or_insert(0);
                     *q = (*q).max(f.qos().min(2));
                 }
             }
             (ToClient, Packet::Suback(s)) => {
-                if let Some(p) = self.pending_subscribes.remove(&s.packet_id) {
-                    for ((filter, _), code) in p.filters.iter().zip(&s.codes) {
+                if let Some(p) = self.pending_subscribes.get_mut(&s.packet_id) {
+                    p.copies = p.copies.saturating_sub(1);
+                    let p = if p.copies == 0 {
+                        self.pending_subscribes.remove(&s.packet_id)
+                    } else {
+                        Some(p.clone())
+                    };
+                    let filters = p.map(|p| p.filters).unwrap_or_default();
+                    for ((filter, _), code) in filters.iter().zip(&s.codes) {
                         if *code <= 2 {
                             self.subscriptions.insert(filter.0.clone(), *code);
                             let q = self.ever_subscribed.entry(filter.0.clone()).or_insert(0);
@@ -347,12 +396,21 @@ impl Session {
             }
             (ToServer, Packet::Unsubscribe(u)) => {
                 self.pending_unsubscribes
-                    .insert(u.packet_id, u.filters.clone());
+                    .entry(u.packet_id)
+                    .or_insert(PendingUnsubscribe {
+                        filters: u.filters.clone(),
+                        copies: 0,
+                    })
+                    .copies += 1;
             }
             (ToClient, Packet::Unsuback(u)) => {
-                if let Some(filters) = self.pending_unsubscribes.remove(&u.packet_id) {
-                    for f in filters {
+                if let Some(p) = self.pending_unsubscribes.get_mut(&u.packet_id) {
+                    p.copies = p.copies.saturating_sub(1);
+                    for f in &p.filters {
                         self.subscriptions.remove(&f.0);
+                    }
+                    if p.copies == 0 {
+                        self.pending_unsubscribes.remove(&u.packet_id);
                     }
                 }
             }
@@ -378,14 +436,19 @@ impl Session {
         } else {
             Stage::AwaitPubrec
         };
+        let resend = self.reuse_of(dir, p) == Some(Reuse::Resend);
         let topic = self.publish_topic(dir, p).unwrap_or_default();
+        // A new message under this id: earlier spare PUBACKs no longer apply.
+        if !resend {
+            self.spare_pubacks[dir_slot(other(dir))].remove(&id);
+        }
         let map = self.inflight_mut(dir);
         // A re-sent PUBLISH keeps the flow's progress.
-        if map
-            .get(&id)
-            .is_some_and(|f| f.qos == p.qos && f.stage == stage)
-        {
-            return;
+        if resend {
+            if let Some(f) = map.get_mut(&id) {
+                f.copies += 1;
+                return;
+            }
         }
         map.insert(
             id,
@@ -395,6 +458,7 @@ impl Session {
                 topic,
                 payload: p.payload.clone(),
                 index,
+                copies: 1,
             },
         );
     }
@@ -403,6 +467,15 @@ impl Session {
         match dir {
             Direction::ToServer => &mut self.client_inflight,
             Direction::ToClient => &mut self.server_inflight,
+        }
+    }
+}
+
+fn count_down(map: &mut BTreeMap<u16, u32>, id: u16) {
+    if let Some(n) = map.get_mut(&id) {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            map.remove(&id);
         }
     }
 }

@@ -2,7 +2,7 @@
 //! choosing a statement ID by version.
 
 use crate::codec::{Decoded, Packet, Version};
-use crate::event::{Direction, Event, EventKind};
+use crate::event::{Direction, Event, EventKind, Side};
 use crate::session::Session;
 
 /// 3.1, 3.1.1 and 5.0.
@@ -42,5 +42,14 @@ pub fn id_list<'a>(ids: impl Iterator<Item = &'a u16>) -> String {
         "none".to_string()
     } else {
         v.join(", ")
+    }
+}
+
+/// Whether judging `actor` on sequence state is unsafe: bytes were lost, or
+/// (judging the server) the client sent malformed packets.
+pub fn unreliable_for(actor: Side, session: &Session) -> bool {
+    match actor {
+        Side::Server => session.unreliable(),
+        Side::Client => session.lossy,
     }
 }

@@ -1,7 +1,7 @@
 //! Section 2.3 packet identifiers: acknowledgements refer to a packet in
 //! flight, and a sender does not reuse an id still in use for a new message.
 
-use super::common::{id_list, packet, pick, ALL};
+use super::common::{id_list, packet, pick, unreliable_for, ALL};
 use super::{Finding, Rule, RuleMeta};
 use crate::codec::Packet;
 use crate::event::{Direction, Event, Side};
@@ -52,7 +52,9 @@ impl Rule for AckRefersToInflight {
             // PUBACK/PUBREC answer the peer's PUBLISH.
             Packet::Puback(a) | Packet::Pubrec(a) => {
                 let m = session.inflight(peer);
-                (m.contains_key(&a.packet_id), id_list(m.keys()))
+                let spare = matches!(d.packet, Packet::Puback(_))
+                    && session.spare_pubacks(dir).contains_key(&a.packet_id);
+                (m.contains_key(&a.packet_id) || spare, id_list(m.keys()))
             }
             // PUBREL follows our own QoS 2 PUBLISH.
             Packet::Pubrel(a) => {
@@ -66,7 +68,7 @@ impl Rule for AckRefersToInflight {
                     Direction::ToServer => &session.client_pubrels,
                     Direction::ToClient => &session.server_pubrels,
                 };
-                (s.contains(&a.packet_id), id_list(s.iter()))
+                (s.contains_key(&a.packet_id), id_list(s.keys()))
             }
             _ => return,
         };
@@ -124,7 +126,7 @@ impl Rule for PublishIdNotInUse {
         let Some((dir, _, d)) = packet(event) else {
             return;
         };
-        if dir.sender() != self.meta.actor || session.lossy {
+        if dir.sender() != self.meta.actor || unreliable_for(self.meta.actor, session) {
             return;
         }
         let Packet::Publish(p) = &d.packet else {
@@ -197,6 +199,33 @@ mod tests {
         sc.push(client(Packet::Pubrel(ack(4))));
         sc.push(server(Packet::Pubcomp(ack(4))));
         assert!(sc.run_rule("server-ack-refers-to-inflight").is_empty());
+    }
+
+    #[test]
+    fn every_copy_of_a_resent_message_may_be_answered() {
+        let mut sc = Script::connected(Version::V311);
+        sc.push(client(Script::publish("a", 1, Some(1))));
+        sc.push(client(Packet::Publish(crate::codec::Publish {
+            dup: true,
+            qos: 1,
+            topic: "a".into(),
+            packet_id: Some(1),
+            ..Default::default()
+        })));
+        sc.push(server(Packet::Puback(ack(1))));
+        sc.push(server(Packet::Puback(ack(1))));
+        sc.push(client(Packet::Pubrel(ack(2))));
+        sc.push(client(Packet::Pubrel(ack(2))));
+        sc.push(server(Packet::Pubcomp(ack(2))));
+        sc.push(server(Packet::Pubcomp(ack(2))));
+        // (The client's PUBRELs for an unknown id are its own problem.)
+        assert!(sc.run_rule("server-ack-refers-to-inflight").is_empty());
+        let i = sc.push(server(Packet::Puback(ack(1))));
+        assert_one(
+            &sc.run_rule("server-ack-refers-to-inflight"),
+            "MQTT-2.3.1-6",
+            Some(i),
+        );
     }
 
     #[test]

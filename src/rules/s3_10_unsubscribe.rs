@@ -39,7 +39,7 @@ impl Rule for UnsubackMatchesUnsubscribe {
         if session.unreliable() {
             return;
         }
-        let Some(filters) = session.pending_unsubscribes.get(&u.packet_id) else {
+        let Some(pending) = session.pending_unsubscribes.get(&u.packet_id) else {
             out.push(Finding::with_statement(
                 &META,
                 pick(session.version, "MQTT-3.10.4-4", "MQTT-3.10.4-5"),
@@ -52,6 +52,7 @@ impl Rule for UnsubackMatchesUnsubscribe {
             ));
             return;
         };
+        let filters = &pending.filters;
         if session.version.is_v5() && u.codes.len() != filters.len() {
             out.push(Finding::with_statement(
                 &META,

@@ -176,6 +176,28 @@ mod tests {
     }
 
     #[test]
+    fn a_subscribe_id_sent_twice_may_be_answered_twice() {
+        let mut sc = subscribe(Version::V311, 5, &[0]);
+        sc.push(client(Packet::Subscribe(Subscribe {
+            packet_id: 5,
+            filters: vec![
+                Subscription {
+                    filter: "x".into(),
+                    options: 0,
+                },
+                Subscription {
+                    filter: "y".into(),
+                    options: 0,
+                },
+            ],
+            ..Subscribe::default()
+        })));
+        sc.push(server(suback(5, &[0])));
+        sc.push(server(suback(5, &[0, 0])));
+        assert!(sc.run().is_empty(), "{:#?}", sc.run());
+    }
+
+    #[test]
     fn wrong_id_is_reported() {
         let mut sc = subscribe(Version::V311, 5, &[0]);
         let i = sc.push(server(suback(7, &[0])));
