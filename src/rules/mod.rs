@@ -18,6 +18,8 @@ pub mod s3_8_subscribe;
 pub mod s4_7_topics;
 pub mod s4_qos_flows;
 #[cfg(test)]
+mod scenarios;
+#[cfg(test)]
 pub(crate) mod testkit;
 pub mod wellformed;
 

@@ -130,6 +130,17 @@ impl Script {
         self
     }
 
+    /// Add a Malformed event (unframeable bytes) in `dir`.
+    pub fn malformed(&mut self, dir: Direction) -> &mut Script {
+        self.add(EventKind::Malformed {
+            dir,
+            offset: 0,
+            len: 5,
+            error: crate::codec::FrameError::LengthTooLong,
+        });
+        self
+    }
+
     /// Add a Gap event.
     pub fn gap(&mut self, dir: Direction) -> &mut Script {
         self.add(EventKind::Gap { dir, len: 10 });
@@ -182,4 +193,8 @@ pub fn assert_one(findings: &[Finding], statement: &str, packet: Option<u32>) {
     assert_eq!(findings.len(), 1, "expected one finding, got {findings:#?}");
     assert_eq!(findings[0].rule, statement, "{findings:#?}");
     assert_eq!(findings[0].packet, packet, "{findings:#?}");
+    assert!(
+        crate::spec::is_known(statement),
+        "unknown statement {statement}"
+    );
 }
