@@ -125,6 +125,8 @@ pub struct Session {
     /// QoS granted or requested (kept after UNSUBSCRIBE: messages already
     /// queued may still arrive).
     pub ever_subscribed: BTreeMap<Bytes, u8>,
+    /// Highest QoS ever granted per filter on this connection.
+    pub granted_max: BTreeMap<Bytes, u8>,
     /// Packet index of the client's DISCONNECT.
     pub client_disconnect: Option<u32>,
     /// Whether the server sent a packet after the client's DISCONNECT.
@@ -165,6 +167,7 @@ impl Session {
             pending_unsubscribes: BTreeMap::new(),
             subscriptions: BTreeMap::new(),
             ever_subscribed: BTreeMap::new(),
+            granted_max: BTreeMap::new(),
             client_disconnect: None,
             server_sent_after_disconnect: false,
             lossy: false,
@@ -203,6 +206,24 @@ impl Session {
     /// Spare PUBACKs the side sending in `dir` may still send (see `spare_pubacks`).
     pub fn spare_pubacks(&self, dir: Direction) -> &BTreeMap<u16, u32> {
         &self.spare_pubacks[dir_slot(dir)]
+    }
+
+    /// The highest QoS the server may use delivering through `filter`: the
+    /// highest QoS granted for it on this connection, raised to the requested
+    /// QoS while a SUBSCRIBE for it awaits its SUBACK. None when it was never
+    /// granted and is not pending.
+    pub fn delivery_bound(&self, filter: &[u8]) -> Option<u8> {
+        let pending = self
+            .pending_subscribes
+            .values()
+            .flat_map(|p| &p.filters)
+            .filter(|(f, _)| f.as_bytes() == filter)
+            .map(|(_, q)| (*q).min(2))
+            .max();
+        match (self.granted_max.get(filter).copied(), pending) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0).max(b.unwrap_or(0))),
+        }
     }
 
     /// The effective keep alive in seconds (5.0 Server Keep Alive wins).
@@ -390,6 +411,8 @@ impl Session {
                             self.subscriptions.insert(filter.0.clone(), *code);
                             let q = self.ever_subscribed.entry(filter.0.clone()).or_insert(0);
                             *q = (*q).max(*code);
+                            let g = self.granted_max.entry(filter.0.clone()).or_insert(0);
+                            *g = (*g).max(*code);
                         }
                     }
                 }
