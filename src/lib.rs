@@ -14,5 +14,6 @@ pub mod rules;
 pub mod run;
 pub mod session;
 pub mod spec;
+pub mod topic;
 pub mod transport;
 pub mod verdict;

@@ -5,7 +5,23 @@
 //! Order per event: every rule observes the event with the session state as
 //! it was *before* the event, then the session applies the event.
 
+mod common;
 mod registry;
+pub mod s2_packet_ids;
+pub mod s3_10_unsubscribe;
+pub mod s3_12_ping;
+pub mod s3_14_disconnect;
+pub mod s3_1_connect;
+pub mod s3_2_connack;
+pub mod s3_3_publish;
+pub mod s3_8_subscribe;
+pub mod s4_7_topics;
+pub mod s4_qos_flows;
+#[cfg(test)]
+mod scenarios;
+#[cfg(test)]
+pub(crate) mod testkit;
+pub mod wellformed;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

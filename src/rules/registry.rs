@@ -1,13 +1,80 @@
 //! The list of all passive rules.
 
-use super::{Rule, RuleMeta};
+use super::{
+    s2_packet_ids as ids, s3_10_unsubscribe as unsub, s3_12_ping as ping, s3_14_disconnect as disc,
+    s3_1_connect as connect, s3_2_connack as connack, s3_3_publish as publish,
+    s3_8_subscribe as sub, s4_7_topics as topics, s4_qos_flows as qos, wellformed, Rule, RuleMeta,
+};
 
 /// A fresh instance of every rule (one set per connection).
 pub fn all_rules() -> Vec<Box<dyn Rule>> {
-    Vec::new()
+    vec![
+        Box::new(wellformed::ClientPacketsWellFormed),
+        Box::new(wellformed::ServerPacketsWellFormed),
+        Box::new(connect::FirstPacketIsConnect),
+        Box::new(connect::ClientKeepsAlive),
+        Box::new(connack::FirstServerPacketIsConnack),
+        Box::new(connack::RefusedConnackWithoutSession),
+        Box::new(publish::Qos0PublishWithoutDup::client()),
+        Box::new(publish::Qos0PublishWithoutDup::server()),
+        Box::new(publish::PublishTopicWithoutWildcards::client()),
+        Box::new(publish::PublishTopicWithoutWildcards::server()),
+        Box::new(publish::ResentPublishHasDup::client()),
+        Box::new(publish::ResentPublishHasDup::server()),
+        Box::new(publish::ServerPublishMatchesSubscription),
+        Box::new(publish::ServerPublishQosWithinGrant),
+        Box::new(ids::AckRefersToInflight::client()),
+        Box::new(ids::AckRefersToInflight::server()),
+        Box::new(ids::PublishIdNotInUse::client()),
+        Box::new(ids::PublishIdNotInUse::server()),
+        Box::new(sub::SubackMatchesSubscribe),
+        Box::new(sub::SubackCodesFitSubscribe),
+        Box::new(unsub::UnsubackMatchesUnsubscribe),
+        Box::new(ping::PingreqAnswered::default()),
+        Box::new(disc::NothingAfterClientDisconnect::default()),
+        Box::new(qos::ServerAckTypeMatchesQos),
+        Box::new(topics::DollarTopicsNotMatchedByWildcards),
+        Box::new(topics::ClientTopicFiltersValid),
+    ]
 }
 
 /// The static description of every rule, for `mqttspec rules` and coverage.
 pub fn catalogue() -> Vec<&'static RuleMeta> {
     all_rules().iter().map(|r| r.meta()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::lookup;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn names_are_unique_and_kebab_case() {
+        let cat = catalogue();
+        let names: BTreeSet<_> = cat.iter().map(|m| m.name).collect();
+        assert_eq!(names.len(), cat.len());
+        for n in names {
+            assert!(
+                n.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{n}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_cited_statement_exists_in_a_listed_version() {
+        for m in catalogue() {
+            assert!(!m.statements.is_empty(), "{}", m.name);
+            assert!(!m.versions.is_empty(), "{}", m.name);
+            for s in m.statements {
+                assert!(
+                    m.versions.iter().any(|v| lookup(*v, s).is_some()),
+                    "{} cites unknown {s}",
+                    m.name
+                );
+            }
+        }
+    }
 }

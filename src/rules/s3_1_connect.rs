@@ -1,0 +1,155 @@
+//! Section 3.1 CONNECT: the client's first packet is CONNECT, and the client
+//! keeps within its Keep Alive.
+
+use super::common::{packet, pick, ALL};
+use super::{Finding, Rule, RuleMeta};
+use crate::codec::Packet;
+use crate::event::{Direction, Event, Side};
+use crate::session::{Phase, Session};
+
+static FIRST_META: RuleMeta = RuleMeta {
+    name: "first-packet-is-connect",
+    statements: &["MQTT-3.1.0-1"],
+    actor: Side::Client,
+    versions: ALL,
+    summary: "The first packet a client sends on a new connection is CONNECT.",
+};
+
+/// The client's first packet is CONNECT.
+#[derive(Default)]
+pub struct FirstPacketIsConnect;
+
+impl Rule for FirstPacketIsConnect {
+    fn meta(&self) -> &'static RuleMeta {
+        &FIRST_META
+    }
+    fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
+        let Some((Direction::ToServer, _, d)) = packet(event) else {
+            return;
+        };
+        // Without the connection's start (capture begun mid-flow) we cannot know.
+        if session.opened_at.is_none() || session.lossy || session.from_client.packets > 0 {
+            return;
+        }
+        if !matches!(d.packet, Packet::Connect(_)) {
+            out.push(Finding::new(
+                &FIRST_META,
+                event,
+                format!(
+                    "first packet from the client is {}, expected CONNECT",
+                    d.packet.packet_type()
+                ),
+            ));
+        }
+    }
+}
+
+static KEEP_ALIVE_META: RuleMeta = RuleMeta {
+    name: "client-keeps-alive",
+    statements: &["MQTT-3.1.2-23", "MQTT-3.1.2-20"],
+    actor: Side::Client,
+    versions: ALL,
+    summary: "The client never stays silent longer than its Keep Alive (judged at 1.5x).",
+};
+
+/// Gaps between client packets stay within the Keep Alive.
+#[derive(Default)]
+pub struct ClientKeepsAlive;
+
+impl Rule for ClientKeepsAlive {
+    fn meta(&self) -> &'static RuleMeta {
+        &KEEP_ALIVE_META
+    }
+    fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
+        let Some((Direction::ToServer, _, _)) = packet(event) else {
+            return;
+        };
+        if session.lossy || !matches!(session.phase, Phase::AwaitConnack | Phase::Connected) {
+            return;
+        }
+        let (Some(ka), Some(last)) = (session.keep_alive(), session.from_client.last_at) else {
+            return;
+        };
+        if ka == 0 {
+            return;
+        }
+        let gap = event.at.saturating_sub(last);
+        if gap.as_secs_f64() > 1.5 * f64::from(ka) {
+            out.push(Finding::with_statement(
+                &KEEP_ALIVE_META,
+                pick(session.version, "MQTT-3.1.2-23", "MQTT-3.1.2-20"),
+                event,
+                format!(
+                    "client was silent for {:.1} s with Keep Alive {ka} s (limit judged at {:.1} s)",
+                    gap.as_secs_f64(),
+                    1.5 * f64::from(ka)
+                ),
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{Connect, Version};
+    use crate::rules::testkit::{assert_one, client, Script};
+
+    #[test]
+    fn connect_first_passes() {
+        let sc = Script::connected(Version::V311);
+        assert!(sc.run().is_empty(), "{:#?}", sc.run());
+    }
+
+    #[test]
+    fn publish_first_is_reported() {
+        let mut sc = Script::new();
+        sc.open();
+        let i = sc.push(client(Script::publish("a", 0, None)));
+        assert_one(
+            &sc.run_rule("first-packet-is-connect"),
+            "MQTT-3.1.0-1",
+            Some(i),
+        );
+    }
+
+    #[test]
+    fn mid_flow_capture_is_not_judged() {
+        let mut sc = Script::new();
+        sc.push(client(Script::publish("a", 0, None)));
+        assert!(sc.run_rule("first-packet-is-connect").is_empty());
+    }
+
+    fn with_keep_alive(ka: u16) -> Script {
+        Script::connected_with(Connect {
+            keep_alive: ka,
+            ..Connect::default()
+        })
+    }
+
+    #[test]
+    fn pings_within_keep_alive_pass() {
+        let mut sc = with_keep_alive(10);
+        sc.at(14.0);
+        sc.push(client(Packet::Pingreq));
+        sc.at(28.0);
+        sc.push(client(Packet::Pingreq));
+        assert!(sc.run_rule("client-keeps-alive").is_empty());
+    }
+
+    #[test]
+    fn long_silence_is_reported() {
+        let mut sc = with_keep_alive(10);
+        sc.at(16.0);
+        let i = sc.push(client(Packet::Pingreq));
+        assert_one(&sc.run_rule("client-keeps-alive"), "MQTT-3.1.2-23", Some(i));
+    }
+
+    #[test]
+    fn zero_keep_alive_is_not_judged() {
+        let mut sc = with_keep_alive(0);
+        sc.at(1000.0);
+        sc.push(client(Packet::Pingreq));
+        assert!(sc.run_rule("client-keeps-alive").is_empty());
+    }
+}

@@ -1,0 +1,166 @@
+//! Topic names and filters: matching (with and without the `$` rule of
+//! 4.7.2) and validity checks (4.7.1, 4.7.3). Works on raw bytes so that
+//! ill-formed strings received on the wire can still be judged.
+
+/// Whether `filter` matches `name` under section 4.7, including the rule that
+/// filters starting with `#` or `+` do not match names starting with `$`.
+/// A 5.0 shared-subscription filter (`$share/group/f`) matches like `f`.
+pub fn matches(filter: &[u8], name: &[u8]) -> bool {
+    let filter = unshared(filter);
+    if name.first() == Some(&b'$') && matches!(filter.first(), Some(b'#') | Some(b'+')) {
+        return false;
+    }
+    matches_raw(filter, name)
+}
+
+/// Level-by-level matching without the `$` rule (and without unsharing).
+pub fn matches_raw(filter: &[u8], name: &[u8]) -> bool {
+    let mut f = filter.split(|b| *b == b'/');
+    let mut n = name.split(|b| *b == b'/');
+    loop {
+        match (f.next(), n.next()) {
+            (Some(b"#"), _) => return true,
+            (Some(b"+"), Some(_)) => {}
+            (Some(fl), Some(nl)) if fl == nl => {}
+            (None, None) => return true,
+            _ => return false,
+        }
+    }
+}
+
+/// The filter of a 5.0 shared subscription (`$share/group/filter` → `filter`);
+/// other filters unchanged.
+pub fn unshared(filter: &[u8]) -> &[u8] {
+    if let Some(rest) = filter.strip_prefix(b"$share/") {
+        if let Some(pos) = rest.iter().position(|b| *b == b'/') {
+            return &rest[pos + 1..];
+        }
+    }
+    filter
+}
+
+/// Whether a filter starts with a wildcard (`#` or `+`), after unsharing.
+pub fn starts_with_wildcard(filter: &[u8]) -> bool {
+    matches!(unshared(filter).first(), Some(b'#') | Some(b'+'))
+}
+
+/// What is wrong with a topic name or filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invalid {
+    /// Zero length (4.7.3-1).
+    Empty,
+    /// Contains U+0000 (4.7.3-2).
+    NullCharacter,
+    /// Longer than 65535 bytes (4.7.3-3).
+    TooLong,
+    /// A topic name containing `#` or `+` (4.7.1-1).
+    WildcardInName,
+    /// `#` not alone in the last level (4.7.1-2).
+    MisplacedMultiLevel,
+    /// `+` not alone in its level (4.7.1-3).
+    MisplacedSingleLevel,
+}
+
+fn common(t: &[u8]) -> Option<Invalid> {
+    if t.is_empty() {
+        Some(Invalid::Empty)
+    } else if t.contains(&0) {
+        Some(Invalid::NullCharacter)
+    } else if t.len() > 65535 {
+        Some(Invalid::TooLong)
+    } else {
+        None
+    }
+}
+
+/// The first problem of a topic name, if any.
+pub fn check_name(name: &[u8]) -> Option<Invalid> {
+    common(name).or_else(|| {
+        name.iter()
+            .any(|b| *b == b'#' || *b == b'+')
+            .then_some(Invalid::WildcardInName)
+    })
+}
+
+/// The first problem of a topic filter, if any.
+pub fn check_filter(filter: &[u8]) -> Option<Invalid> {
+    if let Some(e) = common(filter) {
+        return Some(e);
+    }
+    let levels: Vec<&[u8]> = filter.split(|b| *b == b'/').collect();
+    let last = levels.len() - 1;
+    for (i, level) in levels.iter().enumerate() {
+        if level.contains(&b'#') && (*level != b"#" || i != last) {
+            return Some(Invalid::MisplacedMultiLevel);
+        }
+        if level.contains(&b'+') && *level != b"+" {
+            return Some(Invalid::MisplacedSingleLevel);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("sport/tennis/player1/#", "sport/tennis/player1", true)]
+    #[case("sport/tennis/player1/#", "sport/tennis/player1/ranking", true)]
+    #[case("sport/#", "sport", true)]
+    #[case("#", "a/b/c", true)]
+    #[case("sport/tennis/+", "sport/tennis/player1", true)]
+    #[case("sport/tennis/+", "sport/tennis/player1/ranking", false)]
+    #[case("sport/+", "sport", false)]
+    #[case("sport/+", "sport/", true)]
+    #[case("+/+", "/finance", true)]
+    #[case("/+", "/finance", true)]
+    #[case("+", "/finance", false)]
+    #[case("a/b", "a/b", true)]
+    #[case("a/b", "a/B", false)]
+    #[case("a/b", "a/b/c", false)]
+    #[case("#", "$SYS/x", false)]
+    #[case("+/monitor/Clients", "$SYS/monitor/Clients", false)]
+    #[case("$SYS/#", "$SYS/monitor/Clients", true)]
+    #[case("$SYS/monitor/+", "$SYS/monitor/Clients", true)]
+    #[case("$share/g/a/+", "a/b", true)]
+    fn matching(#[case] filter: &str, #[case] name: &str, #[case] expected: bool) {
+        assert_eq!(matches(filter.as_bytes(), name.as_bytes()), expected);
+    }
+
+    #[test]
+    fn raw_matching_ignores_the_dollar_rule() {
+        assert!(matches_raw(b"#", b"$SYS/x"));
+        assert!(matches_raw(b"+/x", b"$SYS/x"));
+    }
+
+    #[rstest]
+    #[case("a/b", None)]
+    #[case("", Some(Invalid::Empty))]
+    #[case("a/+", Some(Invalid::WildcardInName))]
+    #[case("a/#", Some(Invalid::WildcardInName))]
+    #[case("a\0b", Some(Invalid::NullCharacter))]
+    fn names(#[case] name: &str, #[case] expected: Option<Invalid>) {
+        assert_eq!(check_name(name.as_bytes()), expected);
+    }
+
+    #[rstest]
+    #[case("#", None)]
+    #[case("a/#", None)]
+    #[case("+/a/+", None)]
+    #[case("/", None)]
+    #[case("a#", Some(Invalid::MisplacedMultiLevel))]
+    #[case("a/#/b", Some(Invalid::MisplacedMultiLevel))]
+    #[case("a+", Some(Invalid::MisplacedSingleLevel))]
+    #[case("a/+b", Some(Invalid::MisplacedSingleLevel))]
+    #[case("", Some(Invalid::Empty))]
+    fn filters(#[case] filter: &str, #[case] expected: Option<Invalid>) {
+        assert_eq!(check_filter(filter.as_bytes()), expected);
+    }
+
+    #[test]
+    fn overlong_is_invalid() {
+        assert_eq!(check_name(&vec![b'a'; 65536]), Some(Invalid::TooLong));
+    }
+}
