@@ -152,3 +152,19 @@ fn rules_and_coverage_print() {
     assert!(out.contains("3.1.1    broker"), "{out}");
     assert!(out.contains("5.0      capture"), "{out}");
 }
+
+#[test]
+fn terminal_output_of_an_inconclusive_case() {
+    let silent = Silent::start();
+    let url = format!("mqtt://127.0.0.1:{}", silent.port);
+    let o = mqttspec(&["run", "--target", &url, "--case", "pingreq-pingresp"]);
+    let out = stdout(&o);
+    insta::with_settings!({filters => vec![
+        (r"\d+(\.\d+)? ms", "[ms]"),
+        (r"in \d+\.\d+ s", "in [s]"),
+        (r"127\.0\.0\.1:\d+", "127.0.0.1:[port]"),
+        (r"client_id=ms\w+", "client_id=[id]"),
+    ]}, {
+        insta::assert_snapshot!(out);
+    });
+}

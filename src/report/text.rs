@@ -182,7 +182,8 @@ pub fn summary(d: &crate::codec::Decoded) -> String {
         Packet::Unsuback(u) => format!("UNSUBACK id={}", u.packet_id),
         other => other.packet_type().to_string(),
     };
-    if d.flags() != 0 && !matches!(d.packet, Packet::Publish(_)) {
+    let required = d.packet.packet_type().required_flags();
+    if required.is_some_and(|r| r != d.flags()) {
         let _ = write!(s, " flags=0x{:x}", d.flags());
     }
     for v in &d.violations {
@@ -194,7 +195,9 @@ pub fn summary(d: &crate::codec::Decoded) -> String {
 /// The closing summary line.
 pub fn summary_line(r: &Report, style: Style) -> String {
     let s = &r.summary;
-    let verdict = if r.conformant() {
+    let verdict = if r.conformant() && s.inconclusive > 0 {
+        paint(style, "33;1", "NO FAILURE (NOT ALL CONCLUSIVE)")
+    } else if r.conformant() {
         paint(style, "32;1", "CONFORMANT")
     } else {
         paint(style, "31;1", "NOT CONFORMANT")

@@ -391,7 +391,7 @@ impl Exec<'_> {
 
     /// Wait for one of the alternatives within `within`.
     async fn expect(&mut self, conn: &str, alts: &[Alternative], within: Duration) -> StepOut {
-        let expected = describe(alts, within);
+        let expected = self.ctx.expand(&describe(alts, within));
         let Some(c) = self.conns.get_mut(conn) else {
             return StepOut::with(Verdict::Error, format!("no connection `{conn}`"));
         };
