@@ -29,7 +29,10 @@ struct Deviation {
 }
 
 fn mosquitto_version() -> String {
-    let out = std::process::Command::new("mosquitto").arg("-h").output().unwrap();
+    let out = std::process::Command::new("mosquitto")
+        .arg("-h")
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.split_whitespace()
         .skip_while(|w| *w != "version")
@@ -66,8 +69,8 @@ fn whole_suite_against_mosquitto() {
         json.to_str().unwrap(),
     ]);
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap_or_else(|e| panic!("{e}\n{out}"));
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap())
+        .unwrap_or_else(|e| panic!("{e}\n{out}"));
     let version = mosquitto_version();
     let known = known_deviations(&version);
     let mut problems = Vec::new();
@@ -80,7 +83,9 @@ fn whole_suite_against_mosquitto() {
                     continue;
                 }
                 if verdict != "fail" {
-                    problems.push(format!("{id}: listed as a known deviation of mosquitto {version} but {verdict}"));
+                    problems.push(format!(
+                        "{id}: listed as a known deviation of mosquitto {version} but {verdict}"
+                    ));
                 } else if c["failed_statement"].as_str() != Some(d.statement.as_str()) {
                     problems.push(format!(
                         "{id}: known deviation of {} but failed on {}",
@@ -96,8 +101,15 @@ fn whole_suite_against_mosquitto() {
         }
     }
     for id in known.keys() {
-        if !report["cases"].as_array().unwrap().iter().any(|c| c["id"] == id.as_str()) {
-            problems.push(format!("{id}: known deviation names a case that does not exist"));
+        if !report["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == id.as_str())
+        {
+            problems.push(format!(
+                "{id}: known deviation names a case that does not exist"
+            ));
         }
     }
     assert!(problems.is_empty(), "{}\n\n{out}", problems.join("\n"));
