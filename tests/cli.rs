@@ -168,3 +168,151 @@ fn terminal_output_of_an_inconclusive_case() {
         insta::assert_snapshot!(out);
     });
 }
+
+#[test]
+fn spawn_starts_and_stops_the_broker() {
+    let port = common::free_port();
+    let url = format!("mqtt://127.0.0.1:{port}");
+    let spawn = format!("mosquitto -p {port}");
+    let o = mqttspec(&[
+        "run",
+        "--spawn",
+        &spawn,
+        "--target",
+        &url,
+        "--case",
+        "suback-packet-id",
+    ]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert!(out.contains("PASS         suback-packet-id"), "{out}");
+    // The broker is gone afterwards.
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+}
+
+#[test]
+fn spawn_of_a_failing_command_is_exit_2() {
+    let port = common::free_port();
+    let url = format!("mqtt://127.0.0.1:{port}");
+    let o = mqttspec(&["run", "--spawn", "false", "--target", &url]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("exited"), "{}", stderr(&o));
+}
+
+/// A peer that answers every connection with garbage and closes.
+fn hostile() -> u16 {
+    use std::io::Write;
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten() {
+            let _ = s.write_all(&[0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x02]);
+        }
+    });
+    port
+}
+
+#[test]
+fn hostile_broker_gives_verdicts_with_the_garbage_in_the_log() {
+    let port = hostile();
+    let url = format!("mqtt://127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let o = mqttspec(&[
+        "run",
+        "--target",
+        &url,
+        "--case",
+        "suback-*",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(
+        matches!(o.status.code(), Some(0) | Some(1)),
+        "{}",
+        stderr(&o)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    for c in report["cases"].as_array().unwrap() {
+        assert_ne!(c["verdict"], "pass", "{c}");
+        let wire = c["wire"].as_array().unwrap();
+        assert!(
+            wire.iter().any(
+                |w| w["event"] == "malformed" && w["hex"].as_str().unwrap().starts_with("ffff")
+            ),
+            "{c}"
+        );
+    }
+}
+
+#[test]
+fn failure_shows_expected_and_actual_against_mosquitto() {
+    let broker = common::Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let junit = dir.path().join("r.xml");
+    // A known deviation of mosquitto 2.0.11 (see tests/known-deviations/).
+    let o = mqttspec(&[
+        "run",
+        "--target",
+        &broker.url(),
+        "--case",
+        "overlapping-subscriptions-max-qos",
+        "--json",
+        json.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("FAIL         overlapping-subscriptions-max-qos"),
+        "{out}"
+    );
+    assert!(out.contains("expected: PUBLISH topic=\"mqttspec/"), "{out}");
+    assert!(out.contains("(qos is 0, expected 1)"), "{out}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let c = &report["cases"][0];
+    assert_eq!(c["verdict"], "fail");
+    assert_eq!(c["failed_statement"], "MQTT-3.3.5-1");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("type=\"MQTT-3.3.5-1\""), "{xml}");
+    assert!(xml.contains("message=\"[MQTT-3.3.5-1]"), "{xml}");
+}
+
+#[test]
+fn strict_turns_non_strict_into_exit_1() {
+    // A broker-independent check: a case file whose only expectation is graded
+    // non-strict, run against mosquitto.
+    let broker = common::Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("ns.toml"),
+        r#"id = "ns"
+title = "non-strict alternative"
+description = "PINGREQ; PINGRESP is accepted as the non-strict alternative only."
+statements = ["MQTT-3.12.4-1"]
+
+[[step]]
+connect = "a"
+
+[[step]]
+send = "a"
+packet = { type = "pingreq" }
+
+[[step]]
+expect = "a"
+one_of = [{ packet = { type = "pingresp" }, grade = "non-strict", note = "test" }]
+"#,
+    )
+    .unwrap();
+    let file = dir.path().join("ns.toml");
+    let file = file.to_str().unwrap();
+    let o = mqttspec(&["run", "--target", &broker.url(), file]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("NON-STRICT   ns"), "{}", stdout(&o));
+    let o = mqttspec(&["run", "--target", &broker.url(), "--strict", file]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+}
