@@ -24,6 +24,35 @@ pub enum Command {
     Rules,
     /// Which normative statements are checked by a rule or a case, per version and role.
     Coverage(CoverageArgs),
+    /// Check every MQTT flow of pcap/pcapng captures against the same rules, offline.
+    ///
+    /// Exit status: 0 no finding, 1 findings, 2 nothing readable.
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Capture files (pcap or pcapng)
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Also treat flows on this TCP port as MQTT (repeatable; 1883 and 8883 always are)
+    #[arg(long = "port", value_name = "PORT")]
+    pub ports: Vec<u16>,
+    /// MQTT version of flows seen without CONNECT: 3.1.1 or 5.0 [default: guess]
+    #[arg(long, value_name = "V")]
+    pub mqtt_version: Option<String>,
+    /// Write the JSON analysis to FILE
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write a JUnit XML report to FILE (one testcase per flow)
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write a copy of the (single) input with a pcapng comment on each frame with a finding
+    #[arg(long, value_name = "OUT.pcapng")]
+    pub annotate: Option<PathBuf>,
+    /// Files analyzed at once [default: number of cores]
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 //! [`event::Event`]s; the [`rules`] engine turns them into findings; cases add
 //! active expectations; verdicts and reports come last.
 
+pub mod analyze;
 pub mod capture;
 pub mod case;
 pub mod cli;

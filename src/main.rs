@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use mqttspec::case::{load_paths, Case, Selection};
-use mqttspec::cli::{Cli, Command, RunArgs, Select};
+use mqttspec::cli::{AnalyzeArgs, Cli, Command, RunArgs, Select};
 use mqttspec::report::{junit, text};
 use mqttspec::run::{self, RunConfig};
 use mqttspec::transport::Target;
@@ -60,6 +60,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Analyze(args) => analyze_cmd(args),
         Command::Coverage(args) => {
             let cases = load_paths(&default_paths(&args.paths))?;
             let cells = mqttspec::coverage::compute(&cases);
@@ -163,5 +164,63 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitCode> {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    })
+}
+
+fn analyze_cmd(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
+    let mut cfg = mqttspec::analyze::Config::default();
+    for p in &args.ports {
+        if !cfg.ports.contains(p) {
+            cfg.ports.push(*p);
+        }
+    }
+    cfg.version = match args.mqtt_version.as_deref() {
+        None => None,
+        Some("3.1.1") | Some("4") => Some(mqttspec::codec::Version::V311),
+        Some("5.0") | Some("5") => Some(mqttspec::codec::Version::V5),
+        Some("3.1") | Some("3") => Some(mqttspec::codec::Version::V31),
+        Some(v) => anyhow::bail!("--mqtt-version `{v}`: expected 3.1.1 or 5.0"),
+    };
+    if args.annotate.is_some() && args.files.len() != 1 {
+        anyhow::bail!("--annotate takes exactly one input file");
+    }
+    let jobs = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
+    let analysis = mqttspec::analyze::analyze_files(&args.files, &cfg, jobs);
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    print!("{}", mqttspec::analyze::text::render(&analysis, color));
+    if let Some(p) = &args.json {
+        let json = serde_json::to_string_pretty(&analysis)?;
+        std::fs::write(p, json)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
+    }
+    if let Some(p) = &args.junit {
+        let xml = mqttspec::analyze::junit::render(&analysis).map_err(anyhow::Error::msg)?;
+        std::fs::write(p, xml).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
+    }
+    if let (Some(out), Some(input)) = (&args.annotate, args.files.first()) {
+        if let Some(f) = analysis.files.first() {
+            let n = mqttspec::analyze::annotate::write(input, out, f)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+            eprintln!("mqttspec: wrote {} ({n} frames annotated)", out.display());
+        }
+    }
+    let s = &analysis.summary;
+    if s.unreadable == s.files {
+        let why = analysis
+            .files
+            .iter()
+            .filter_map(|f| f.error.as_ref().map(|e| format!("{}: {e}", f.file)))
+            .collect::<Vec<_>>()
+            .join("; ");
+        anyhow::bail!("nothing readable: {why}");
+    }
+    Ok(if s.findings > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     })
 }

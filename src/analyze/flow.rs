@@ -1,0 +1,406 @@
+//! One TCP flow of a capture as an MQTT (or TLS) connection: decides the
+//! roles, frames each direction (resynchronizing after gaps), turns packets
+//! into the same events live runs produce and feeds them to a [`Monitor`],
+//! locating each finding at the frame where its packet ended.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::capture::{At, Endpoint};
+use crate::codec::{self, Framed, Framer, Packet, PacketType, Version};
+use crate::event::{ClosedBy, Direction, Event, EventKind};
+use crate::rules::Monitor;
+
+use super::model::{FlowFinding, FlowKind, FlowReport, NoticeReport};
+use super::resync::find_boundary;
+
+/// Largest packet framed in a capture; larger claims are reported as unframeable.
+pub const MAX_PACKET: u32 = 16 * 1024 * 1024;
+/// Bytes kept while looking for a packet boundary after a gap.
+const RESYNC_LIMIT: usize = 64 * 1024;
+
+/// Per-direction framing state.
+#[derive(Debug)]
+struct Half {
+    framer: Framer,
+    /// Some while resynchronizing after a gap: bytes not yet framed.
+    resync: Option<Vec<u8>>,
+}
+
+impl Half {
+    fn new() -> Half {
+        Half {
+            framer: Framer::new(MAX_PACKET),
+            resync: None,
+        }
+    }
+}
+
+/// An MQTT connection being analyzed.
+pub struct MqttFlow {
+    pub number: u32,
+    client: SocketAddr,
+    server: SocketAddr,
+    /// Which TCP endpoint is the MQTT client.
+    client_end: Endpoint,
+    roles_from: &'static str,
+    syn_seen: bool,
+    monitor: Monitor,
+    version: Version,
+    version_known: bool,
+    halves: [Half; 2],
+    index: u32,
+    seen_findings: usize,
+    findings: Vec<FlowFinding>,
+    problems: Vec<NoticeReport>,
+    counts: BTreeMap<&'static str, u64>,
+    to_server: u64,
+    to_client: u64,
+    client_id: Option<String>,
+    keep_alive: Option<u16>,
+    clean_session: Option<bool>,
+    connack_code: Option<u8>,
+    first: At,
+    last: At,
+    origin: Duration,
+    closed_by: &'static str,
+    close_frame: Option<u64>,
+}
+
+/// How a flow was recognized.
+pub struct Roles {
+    pub client_end: Endpoint,
+    pub from: &'static str,
+}
+
+impl MqttFlow {
+    /// Start an MQTT flow. `origin` is the capture's first timestamp.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        number: u32,
+        a: SocketAddr,
+        b: SocketAddr,
+        syn_seen: bool,
+        roles: Roles,
+        version: Option<Version>,
+        first: At,
+        origin: Duration,
+    ) -> MqttFlow {
+        let (client, server) = match roles.client_end {
+            Endpoint::A => (a, b),
+            Endpoint::B => (b, a),
+        };
+        let v = version.unwrap_or(Version::V311);
+        let mut f = MqttFlow {
+            number,
+            client,
+            server,
+            client_end: roles.client_end,
+            roles_from: roles.from,
+            syn_seen,
+            monitor: Monitor::new(v),
+            version: v,
+            version_known: false,
+            halves: [Half::new(), Half::new()],
+            index: 0,
+            seen_findings: 0,
+            findings: Vec::new(),
+            problems: Vec::new(),
+            counts: BTreeMap::new(),
+            to_server: 0,
+            to_client: 0,
+            client_id: None,
+            keep_alive: None,
+            clean_session: None,
+            connack_code: None,
+            first,
+            last: first,
+            origin,
+            closed_by: "unknown",
+            close_frame: None,
+        };
+        if syn_seen {
+            // Only a captured handshake shows the start of the connection;
+            // rules about the first packet need it.
+            f.feed(EventKind::Opened, first);
+        }
+        f
+    }
+
+    fn dir(&self, from: Endpoint) -> Direction {
+        if from == self.client_end {
+            Direction::ToServer
+        } else {
+            Direction::ToClient
+        }
+    }
+
+    fn rel(&self, at: At) -> Duration {
+        at.ts.saturating_sub(self.origin)
+    }
+
+    fn feed(&mut self, kind: EventKind, at: At) {
+        let ev = Event {
+            at: self.rel(at),
+            conn: self.number,
+            kind,
+        };
+        self.monitor.feed(&ev);
+        self.collect(at);
+    }
+
+    fn collect(&mut self, at: At) {
+        let all = self.monitor.findings();
+        for f in &all[self.seen_findings..] {
+            self.findings.push(FlowFinding {
+                rule: f.rule,
+                check: f.check,
+                actor: f.actor,
+                message: f.message.clone(),
+                frame: at.frame,
+                time: secs(self.rel(at)),
+                packet: f.packet,
+            });
+        }
+        self.seen_findings = all.len();
+    }
+
+    /// In-order bytes from one endpoint.
+    pub fn data(&mut self, from: Endpoint, bytes: &[u8], at: At) {
+        self.last = at;
+        let dir = self.dir(from);
+        let h = dir_index(dir);
+        if let Some(buf) = self.halves[h].resync.as_mut() {
+            buf.extend_from_slice(bytes);
+            match find_boundary(buf, MAX_PACKET as usize) {
+                Ok(off) => {
+                    let rest = buf.split_off(off);
+                    self.halves[h].resync = None;
+                    self.halves[h].framer = Framer::new(MAX_PACKET);
+                    self.halves[h].framer.push(&rest);
+                    self.problem(at, format!("{}: framing resumed after the gap", side(dir)));
+                }
+                Err(drop) => {
+                    if drop > 0 {
+                        buf.drain(..drop);
+                    }
+                    if buf.len() > RESYNC_LIMIT {
+                        // Cannot confirm a boundary: take the first plausible one.
+                        let rest = std::mem::take(buf);
+                        self.halves[h].resync = None;
+                        self.halves[h].framer = Framer::new(MAX_PACKET);
+                        self.halves[h].framer.push(&rest);
+                    } else {
+                        return;
+                    }
+                }
+            }
+        } else {
+            self.halves[h].framer.push(bytes);
+        }
+        while let Some(frame) = self.halves[h].framer.next_frame() {
+            match frame {
+                Framed::Packet { bytes, .. } => self.packet(dir, bytes, at),
+                Framed::Malformed {
+                    offset,
+                    bytes,
+                    error,
+                } => {
+                    self.problem(
+                        at,
+                        format!(
+                            "{}: {} unframeable bytes at stream offset {offset}: {error}",
+                            side(dir),
+                            bytes.len()
+                        ),
+                    );
+                    self.feed(
+                        EventKind::Malformed {
+                            dir,
+                            offset,
+                            len: bytes.len(),
+                            error,
+                        },
+                        at,
+                    );
+                    // Look for the next plausible packet instead of giving up.
+                    self.halves[h].framer = Framer::new(MAX_PACKET);
+                    self.halves[h].resync =
+                        Some(bytes.get(1..).map(<[u8]>::to_vec).unwrap_or_default());
+                }
+            }
+        }
+    }
+
+    fn packet(&mut self, dir: Direction, bytes: bytes::Bytes, at: At) {
+        // A CONNECT tells the version (the decoder reads its own level).
+        let mut d = codec::decode(bytes, self.version);
+        if let Packet::Connect(c) = &d.packet {
+            if let Some(v) = Version::from_level(c.protocol_level) {
+                if !self.version_known || v != self.version {
+                    self.version = v;
+                    self.version_known = true;
+                }
+            }
+            self.client_id
+                .get_or_insert_with(|| c.client_id.to_string());
+            self.keep_alive.get_or_insert(c.keep_alive);
+            self.clean_session.get_or_insert(c.clean_session);
+        } else if !self.version_known && self.version == Version::V311 && !d.violations.is_empty() {
+            // No CONNECT seen: if 5.0 explains the bytes better, use it.
+            let alt = codec::decode(d.raw.clone(), Version::V5);
+            if alt.violations.is_empty() {
+                self.version = Version::V5;
+                d = alt;
+            }
+        }
+        if let Packet::Connack(c) = &d.packet {
+            self.connack_code.get_or_insert(c.code);
+        }
+        let t = d.packet.packet_type();
+        *self.counts.entry(type_name(t)).or_insert(0) += 1;
+        match dir {
+            Direction::ToServer => self.to_server += 1,
+            Direction::ToClient => self.to_client += 1,
+        }
+        let index = self.index;
+        self.index += 1;
+        self.feed(
+            EventKind::Packet {
+                dir,
+                index,
+                packet: Arc::new(d),
+            },
+            at,
+        );
+    }
+
+    /// Bytes never captured.
+    pub fn gap(&mut self, from: Endpoint, len: u64, at: At) {
+        self.last = at;
+        let dir = self.dir(from);
+        let h = dir_index(dir);
+        let pending = self.halves[h].framer.pending();
+        self.problem(
+            at,
+            format!(
+                "{}: {len} bytes missing from the capture{}; framing resumes at the next plausible packet",
+                side(dir),
+                if pending > 0 {
+                    format!(" ({pending} bytes of a partial packet dropped)")
+                } else {
+                    String::new()
+                }
+            ),
+        );
+        self.halves[h].framer = Framer::new(MAX_PACKET);
+        self.halves[h].resync = Some(Vec::new());
+        self.feed(EventKind::Gap { dir, len }, at);
+    }
+
+    /// The flow ended; returns its report.
+    pub fn close(mut self, by: Option<Endpoint>, at: At) -> FlowReport {
+        self.last = at;
+        for dir in [Direction::ToServer, Direction::ToClient] {
+            let h = dir_index(dir);
+            let pending = self.halves[h].framer.pending()
+                + self.halves[h].resync.as_ref().map(Vec::len).unwrap_or(0);
+            if pending > 0 {
+                self.problem(
+                    at,
+                    format!(
+                        "{}: flow ended inside a packet ({pending} bytes unframed)",
+                        side(dir)
+                    ),
+                );
+            }
+        }
+        let closed = match by {
+            Some(e) if e == self.client_end => ClosedBy::Client,
+            Some(_) => ClosedBy::Server,
+            None => ClosedBy::Unknown,
+        };
+        self.closed_by = match closed {
+            ClosedBy::Client => "client",
+            ClosedBy::Server => "server",
+            ClosedBy::Unknown => "unknown",
+        };
+        if by.is_some() {
+            self.close_frame = Some(at.frame);
+        }
+        self.feed(EventKind::Closed { by: closed }, at);
+        let monitor = std::mem::replace(&mut self.monitor, Monitor::new(self.version));
+        let all = monitor.finish();
+        for f in all.into_iter().skip(self.seen_findings) {
+            self.findings.push(FlowFinding {
+                rule: f.rule,
+                check: f.check,
+                actor: f.actor,
+                message: f.message,
+                frame: at.frame,
+                time: secs(self.rel(at)),
+                packet: f.packet,
+            });
+        }
+        let start = secs(self.rel(self.first));
+        let end = secs(self.rel(self.last));
+        FlowReport {
+            flow: self.number,
+            kind: FlowKind::Mqtt,
+            client: self.client.to_string(),
+            server: self.server.to_string(),
+            roles_from: self.roles_from,
+            handshake_seen: self.syn_seen,
+            version: Some(self.version.name()),
+            version_guessed: !self.version_known,
+            client_id: self.client_id,
+            keep_alive: self.keep_alive,
+            clean_session: self.clean_session,
+            connack_code: self.connack_code,
+            first_frame: self.first.frame,
+            last_frame: self.last.frame,
+            start,
+            end,
+            closed_by: self.closed_by,
+            close_frame: self.close_frame,
+            packets: self.counts,
+            packets_to_server: self.to_server,
+            packets_to_client: self.to_client,
+            problems: self.problems,
+            findings: self.findings,
+            tls: None,
+        }
+    }
+
+    fn problem(&mut self, at: At, message: String) {
+        self.problems.push(NoticeReport {
+            frame: Some(at.frame),
+            message,
+        });
+    }
+}
+
+fn dir_index(d: Direction) -> usize {
+    match d {
+        Direction::ToServer => 0,
+        Direction::ToClient => 1,
+    }
+}
+
+fn side(d: Direction) -> &'static str {
+    match d {
+        Direction::ToServer => "client→server",
+        Direction::ToClient => "server→client",
+    }
+}
+
+fn type_name(t: PacketType) -> &'static str {
+    t.name()
+}
+
+/// Seconds as f64, rounded to microseconds.
+pub fn secs(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e6
+}

@@ -1,0 +1,517 @@
+//! `mqttspec analyze`: every MQTT flow of a pcap/pcapng file judged by the
+//! same rules as live runs. Frames → [`crate::capture`] slicing and TCP
+//! reassembly → [`flow::MqttFlow`] (framing, events, rules) → [`model`].
+
+pub mod annotate;
+pub mod flow;
+pub mod junit;
+pub mod model;
+pub mod resync;
+pub mod text;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::capture::net::{slice, Sliced};
+use crate::capture::read::read;
+use crate::capture::tcp::Reassembler;
+use crate::capture::{At, Endpoint, FlowId, StreamSink};
+use crate::codec::Version;
+
+use flow::{secs, MqttFlow, Roles};
+use model::{FileReport, FlowKind, FlowReport, NoticeReport};
+
+/// Analysis settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// TCP ports whose flows are MQTT (plus any flow that starts with CONNECT).
+    pub ports: Vec<u16>,
+    /// Ports where TLS is expected.
+    pub tls_ports: Vec<u16>,
+    /// Version of flows seen without CONNECT (None: guess, reported as such).
+    pub version: Option<Version>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            ports: vec![1883, 8883],
+            tls_ports: vec![8883],
+            version: None,
+        }
+    }
+}
+
+/// Most notices of one kind listed per file (the rest are counted).
+const NOTICE_CAP: usize = 20;
+
+/// Analyze one capture file.
+pub fn analyze_file(path: &Path, cfg: &Config) -> FileReport {
+    let mut report = FileReport {
+        file: path.display().to_string(),
+        error: None,
+        frames: 0,
+        bytes: 0,
+        notices: Vec::new(),
+        flows: Vec::new(),
+        other_tcp_flows: 0,
+        mqtt_packets: 0,
+    };
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            report.error = Some(format!("cannot open: {e}"));
+            return report;
+        }
+    };
+    let mut sink = Sink::new(cfg);
+    let mut tcp = Reassembler::new(&cfg.ports);
+    let mut last = At {
+        frame: 0,
+        ts: Duration::ZERO,
+    };
+    let result = read(file, &mut |frame| {
+        let at = At {
+            frame: frame.number,
+            ts: frame.ts,
+        };
+        if sink.origin.is_none() {
+            sink.origin = Some(frame.ts);
+        }
+        last = at;
+        match slice(frame) {
+            Sliced::Tcp(seg) => tcp.segment(&seg, at, &mut sink),
+            Sliced::Other => {}
+            Sliced::Fragment { src, dst } => sink.notice(
+                "fragment",
+                Some(frame.number),
+                format!("IP fragment {src} → {dst} not reassembled"),
+            ),
+            Sliced::UnsupportedLink(lt) => sink.notice(
+                "link",
+                Some(frame.number),
+                format!("link type {lt} is not supported; frame skipped"),
+            ),
+            Sliced::Malformed(why) => sink.notice(
+                "malformed",
+                Some(frame.number),
+                format!("cannot slice frame: {why}"),
+            ),
+        }
+    });
+    tcp.finish(last, &mut sink);
+    match result {
+        Ok(stats) => {
+            report.frames = stats.frames;
+            report.bytes = stats.bytes;
+            for n in stats.notices {
+                report.notices.push(NoticeReport {
+                    frame: n.frame,
+                    message: n.message,
+                });
+            }
+        }
+        Err(e) => report.error = Some(e.to_string()),
+    }
+    for (kind, extra) in &sink.suppressed {
+        if *extra > 0 {
+            report.notices.push(NoticeReport {
+                frame: None,
+                message: format!("{extra} more `{kind}` notices not listed"),
+            });
+        }
+    }
+    report.notices.extend(sink.notices);
+    report.other_tcp_flows = sink.other_flows;
+    let mut flows = sink.done;
+    flows.sort_by_key(|f| f.flow);
+    report.mqtt_packets = flows
+        .iter()
+        .map(|f| f.packets_to_server + f.packets_to_client)
+        .sum();
+    report.flows = flows;
+    report
+}
+
+/// A flow not yet classified: its first bytes are held until they tell.
+struct Pending {
+    number: u32,
+    a: SocketAddr,
+    b: SocketAddr,
+    syn_seen: bool,
+    first: At,
+    held: Vec<(Endpoint, Vec<u8>, At)>,
+}
+
+/// A TLS flow on an MQTT port.
+struct TlsFlow {
+    number: u32,
+    client: SocketAddr,
+    server: SocketAddr,
+    client_end: Endpoint,
+    syn_seen: bool,
+    first: At,
+    last: At,
+    bytes: [u64; 2],
+    tls: crate::capture::tls::TlsObserver,
+}
+
+enum State {
+    Pending(Pending),
+    Mqtt(Box<MqttFlow>),
+    Tls(Box<TlsFlow>),
+    Other,
+}
+
+struct Sink<'c> {
+    cfg: &'c Config,
+    flows: HashMap<FlowId, State>,
+    next_number: u32,
+    origin: Option<Duration>,
+    done: Vec<FlowReport>,
+    other_flows: u64,
+    notices: Vec<NoticeReport>,
+    /// Per notice kind: how many were not listed.
+    suppressed: Vec<(&'static str, usize)>,
+    /// Per notice kind (same order): how many were listed.
+    listed: Vec<usize>,
+}
+
+/// Bytes of a client's first packet that identify a CONNECT.
+fn looks_like_connect(b: &[u8]) -> bool {
+    if b.first() != Some(&0x10) {
+        return false;
+    }
+    // Skip the remaining length (1-4 bytes).
+    let mut i = 1;
+    while i < b.len() && i <= 4 && b[i] & 0x80 != 0 {
+        i += 1;
+    }
+    let rest = b.get(i + 1..).unwrap_or(&[]);
+    rest.starts_with(b"\x00\x04MQTT") || rest.starts_with(b"\x00\x06MQIsdp")
+}
+
+fn looks_like_connack(b: &[u8]) -> bool {
+    b.first() == Some(&0x20) && b.get(1).is_some_and(|l| *l >= 2)
+}
+
+fn looks_like_tls(b: &[u8]) -> bool {
+    b.first() == Some(&0x16) && b.get(1) == Some(&0x03)
+}
+
+impl<'c> Sink<'c> {
+    fn new(cfg: &'c Config) -> Sink<'c> {
+        Sink {
+            cfg,
+            flows: HashMap::new(),
+            next_number: 1,
+            origin: None,
+            done: Vec::new(),
+            other_flows: 0,
+            notices: Vec::new(),
+            suppressed: Vec::new(),
+            listed: Vec::new(),
+        }
+    }
+
+    fn notice(&mut self, kind: &'static str, frame: Option<u64>, message: String) {
+        let i = match self.suppressed.iter().position(|(k, _)| *k == kind) {
+            Some(i) => i,
+            None => {
+                self.suppressed.push((kind, 0));
+                self.listed.push(0);
+                self.suppressed.len() - 1
+            }
+        };
+        if self.listed[i] >= NOTICE_CAP {
+            self.suppressed[i].1 += 1;
+            return;
+        }
+        self.listed[i] += 1;
+        self.notices.push(NoticeReport { frame, message });
+    }
+
+    fn origin(&self) -> Duration {
+        self.origin.unwrap_or(Duration::ZERO)
+    }
+
+    /// Decide what a pending flow is, once its first bytes (or an event) tell.
+    fn classify(&mut self, p: Pending, force: bool) -> Result<State, Pending> {
+        let first_from = p.held.first().map(|(e, _, _)| *e);
+        let first_bytes: Vec<u8> = p
+            .held
+            .iter()
+            .filter(|(e, _, _)| Some(*e) == first_from)
+            .flat_map(|(_, b, _)| b.iter().copied())
+            .take(16)
+            .collect();
+        let other_spoke = p.held.iter().any(|(e, _, _)| Some(*e) != first_from);
+        if !force && !other_spoke && first_bytes.len() < 12 {
+            return Err(p); // wait for more bytes
+        }
+        let on_port = |port: u16| self.cfg.ports.contains(&port);
+        let mqtt_port = on_port(p.a.port()) || on_port(p.b.port());
+        let tls_port =
+            self.cfg.tls_ports.contains(&p.a.port()) || self.cfg.tls_ports.contains(&p.b.port());
+        let other = |e: Endpoint| {
+            if e == Endpoint::A {
+                Endpoint::B
+            } else {
+                Endpoint::A
+            }
+        };
+        let number = p.number;
+        let roles = if let Some(from) = first_from.filter(|_| looks_like_connect(&first_bytes)) {
+            Some(Roles {
+                client_end: from,
+                from: "connect",
+            })
+        } else if !mqtt_port {
+            None
+        } else if p.syn_seen {
+            Some(Roles {
+                client_end: Endpoint::A,
+                from: "syn",
+            })
+        } else if let Some(from) = first_from.filter(|_| looks_like_connack(&first_bytes)) {
+            Some(Roles {
+                client_end: other(from),
+                from: "connack",
+            })
+        } else if on_port(p.b.port()) && !on_port(p.a.port()) {
+            Some(Roles {
+                client_end: Endpoint::A,
+                from: "port",
+            })
+        } else if on_port(p.a.port()) && !on_port(p.b.port()) {
+            Some(Roles {
+                client_end: Endpoint::B,
+                from: "port",
+            })
+        } else {
+            Some(Roles {
+                client_end: Endpoint::A,
+                from: "guess",
+            })
+        };
+        if (tls_port || mqtt_port) && looks_like_tls(&first_bytes) {
+            let client_end = if p.syn_seen {
+                Endpoint::A
+            } else {
+                first_from.unwrap_or(Endpoint::A)
+            };
+            let (client, server) = if client_end == Endpoint::A {
+                (p.a, p.b)
+            } else {
+                (p.b, p.a)
+            };
+            let mut t = TlsFlow {
+                number,
+                client,
+                server,
+                client_end,
+                syn_seen: p.syn_seen,
+                first: p.first,
+                last: p.first,
+                bytes: [0, 0],
+                tls: Default::default(),
+            };
+            for (from, bytes, at) in p.held {
+                t.data(from, &bytes, at);
+            }
+            return Ok(State::Tls(Box::new(t)));
+        }
+        let Some(roles) = roles else {
+            self.other_flows += 1;
+            return Ok(State::Other);
+        };
+        let mut m = MqttFlow::new(
+            number,
+            p.a,
+            p.b,
+            p.syn_seen,
+            roles,
+            self.cfg.version,
+            p.first,
+            self.origin(),
+        );
+        for (from, bytes, at) in p.held {
+            m.data(from, &bytes, at);
+        }
+        Ok(State::Mqtt(Box::new(m)))
+    }
+
+    fn with_flow(&mut self, flow: FlowId, force: bool, f: impl FnOnce(&mut State)) {
+        let Some(mut state) = self.flows.remove(&flow) else {
+            return;
+        };
+        if force {
+            if let State::Pending(p) = state {
+                state = self.classify(p, true).unwrap_or_else(State::Pending);
+            }
+        }
+        f(&mut state);
+        if let State::Pending(p) = state {
+            state = match self.classify(p, false) {
+                Ok(s) => s,
+                Err(p) => State::Pending(p),
+            };
+        }
+        self.flows.insert(flow, state);
+    }
+}
+
+impl TlsFlow {
+    fn data(&mut self, from: Endpoint, bytes: &[u8], at: At) {
+        self.last = at;
+        let from_client = from == self.client_end;
+        self.bytes[usize::from(!from_client)] += bytes.len() as u64;
+        self.tls.data(from_client, bytes);
+    }
+
+    fn close(self, by: Option<Endpoint>, at: At, origin: Duration) -> FlowReport {
+        let closed_by = match by {
+            Some(e) if e == self.client_end => "client",
+            Some(_) => "server",
+            None => "unknown",
+        };
+        let summary = self.tls.summary();
+        FlowReport {
+            flow: self.number,
+            kind: FlowKind::Tls,
+            client: self.client.to_string(),
+            server: self.server.to_string(),
+            roles_from: if self.syn_seen { "syn" } else { "guess" },
+            handshake_seen: self.syn_seen,
+            version: None,
+            version_guessed: false,
+            client_id: None,
+            keep_alive: None,
+            clean_session: None,
+            connack_code: None,
+            first_frame: self.first.frame,
+            last_frame: at.frame.max(self.last.frame),
+            start: secs(self.first.ts.saturating_sub(origin)),
+            end: secs(at.ts.saturating_sub(origin)),
+            closed_by,
+            close_frame: by.map(|_| at.frame),
+            packets: Default::default(),
+            packets_to_server: 0,
+            packets_to_client: 0,
+            problems: Vec::new(),
+            findings: Vec::new(),
+            tls: serde_json::to_value(summary).ok(),
+        }
+    }
+}
+
+impl StreamSink for Sink<'_> {
+    fn opened(&mut self, flow: FlowId, a: SocketAddr, b: SocketAddr, syn_seen: bool, at: At) {
+        let number = self.next_number;
+        self.next_number += 1;
+        self.flows.insert(
+            flow,
+            State::Pending(Pending {
+                number,
+                a,
+                b,
+                syn_seen,
+                first: at,
+                held: Vec::new(),
+            }),
+        );
+    }
+
+    fn data(&mut self, flow: FlowId, from: Endpoint, bytes: &[u8], at: At) {
+        self.with_flow(flow, false, |s| match s {
+            State::Pending(p) => p.held.push((from, bytes.to_vec(), at)),
+            State::Mqtt(m) => m.data(from, bytes, at),
+            State::Tls(t) => t.data(from, bytes, at),
+            State::Other => {}
+        });
+    }
+
+    fn gap(&mut self, flow: FlowId, from: Endpoint, len: u64, at: At) {
+        self.with_flow(flow, true, |s| match s {
+            State::Mqtt(m) => m.gap(from, len, at),
+            State::Tls(t) => t.last = at,
+            _ => {}
+        });
+    }
+
+    fn closed(&mut self, flow: FlowId, by: Option<Endpoint>, at: At) {
+        let Some(mut state) = self.flows.remove(&flow) else {
+            return;
+        };
+        if let State::Pending(p) = state {
+            if p.held.is_empty() {
+                // A flow that never carried a byte: MQTT only if on an MQTT port.
+                let on =
+                    self.cfg.ports.contains(&p.a.port()) || self.cfg.ports.contains(&p.b.port());
+                if !on {
+                    self.other_flows += 1;
+                    return;
+                }
+            }
+            state = self.classify(p, true).unwrap_or_else(State::Pending);
+        }
+        let origin = self.origin();
+        match state {
+            State::Mqtt(m) => self.done.push(m.close(by, at)),
+            State::Tls(t) => self.done.push(t.close(by, at, origin)),
+            _ => {}
+        }
+    }
+}
+
+/// Analyze several files on up to `jobs` threads; reports keep the given order.
+pub fn analyze_files(paths: &[std::path::PathBuf], cfg: &Config, jobs: usize) -> model::Analysis {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<FileReport>>> = Mutex::new(vec![None; paths.len()]);
+    std::thread::scope(|s| {
+        for _ in 0..jobs.clamp(1, paths.len().max(1)) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(p) = paths.get(i) else { break };
+                let r = analyze_file(p, cfg);
+                if let Ok(mut g) = results.lock() {
+                    g[i] = Some(r);
+                }
+            });
+        }
+    });
+    let files: Vec<FileReport> = results
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut summary = model::AnalysisSummary {
+        files: files.len(),
+        ..Default::default()
+    };
+    for f in &files {
+        if f.error.is_some() && f.frames == 0 {
+            summary.unreadable += 1;
+        }
+        summary.frames += f.frames;
+        summary.mqtt_packets += f.mqtt_packets;
+        for fl in &f.flows {
+            match fl.kind {
+                FlowKind::Mqtt => summary.mqtt_flows += 1,
+                FlowKind::Tls => summary.tls_flows += 1,
+            }
+            summary.findings += fl.findings.len();
+        }
+    }
+    model::Analysis {
+        tool: "mqttspec",
+        tool_version: env!("CARGO_PKG_VERSION"),
+        files,
+        summary,
+    }
+}

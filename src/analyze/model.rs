@@ -1,0 +1,135 @@
+//! The analysis report model (serialized as `analyze --json`): files → flows
+//! → findings with frame numbers and times.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::event::Side;
+
+/// The analysis of several files.
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    pub tool: &'static str,
+    pub tool_version: &'static str,
+    pub files: Vec<FileReport>,
+    pub summary: AnalysisSummary,
+}
+
+/// Totals over all files.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct AnalysisSummary {
+    pub files: usize,
+    pub unreadable: usize,
+    pub frames: u64,
+    pub mqtt_flows: usize,
+    pub tls_flows: usize,
+    pub mqtt_packets: u64,
+    pub findings: usize,
+}
+
+/// One capture file.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub file: String,
+    /// Why nothing could be read, when so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub frames: u64,
+    pub bytes: u64,
+    /// Odd things that did not stop the analysis, with frame numbers.
+    pub notices: Vec<NoticeReport>,
+    pub flows: Vec<FlowReport>,
+    /// TCP flows that were neither MQTT nor TLS on an MQTT port.
+    pub other_tcp_flows: u64,
+    pub mqtt_packets: u64,
+}
+
+/// A notice about the file.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct NoticeReport {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frame: Option<u64>,
+    pub message: String,
+}
+
+/// What a flow carried.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowKind {
+    Mqtt,
+    Tls,
+}
+
+/// One TCP flow that carried MQTT (or TLS on an MQTT port).
+#[derive(Debug, Clone, Serialize)]
+pub struct FlowReport {
+    /// Flow number in the file, from 1 in order of appearance.
+    pub flow: u32,
+    pub kind: FlowKind,
+    /// Client endpoint `ip:port`.
+    pub client: String,
+    /// Server endpoint `ip:port`.
+    pub server: String,
+    /// How the roles were decided: "syn", "connect", "connack", "port" or "guess".
+    pub roles_from: &'static str,
+    pub handshake_seen: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<&'static str>,
+    /// The version was not seen in a CONNECT but assumed or guessed.
+    pub version_guessed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keep_alive: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clean_session: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connack_code: Option<u8>,
+    pub first_frame: u64,
+    pub last_frame: u64,
+    /// Seconds from the start of the capture.
+    pub start: f64,
+    pub end: f64,
+    /// "client", "server", or "unknown" (capture ended first).
+    pub closed_by: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub close_frame: Option<u64>,
+    /// MQTT packets by type, both directions.
+    pub packets: BTreeMap<&'static str, u64>,
+    pub packets_to_server: u64,
+    pub packets_to_client: u64,
+    /// Stream problems: gaps, unframeable bytes.
+    pub problems: Vec<NoticeReport>,
+    pub findings: Vec<FlowFinding>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<serde_json::Value>,
+}
+
+/// A rule finding located in the capture.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FlowFinding {
+    /// Statement ID broken.
+    pub rule: &'static str,
+    pub check: &'static str,
+    /// Who broke it.
+    pub actor: Side,
+    pub message: String,
+    /// Frame where the offending packet ended (Wireshark numbering).
+    pub frame: u64,
+    /// Seconds from the start of the capture.
+    pub time: f64,
+    /// Packet index in the flow (both directions, from 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packet: Option<u32>,
+}
+
+impl FlowReport {
+    /// "mqtt" or "tls".
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            FlowKind::Mqtt => "mqtt",
+            FlowKind::Tls => "tls",
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! Finding the next plausible MQTT packet boundary in a byte stream after a
+//! gap, so framing can resume without inventing packets.
+
+/// Length of a plausible packet starting at `buf[0]`, if its header is
+/// plausible: a defined type, the flags that type requires, a remaining
+/// length of at most 4 bytes and at most `max_len`. `None` when more bytes
+/// are needed or the header is implausible (see [`header`]).
+pub fn header(buf: &[u8], max_len: usize) -> Header {
+    let Some(&first) = buf.first() else {
+        return Header::NeedMore;
+    };
+    let kind = first >> 4;
+    let flags = first & 0x0f;
+    let plausible_type = match kind {
+        1..=14 => true,
+        15 => true, // AUTH (5.0)
+        _ => false,
+    };
+    let flags_ok = match kind {
+        3 => flags & 0x06 != 0x06, // PUBLISH: any DUP/RETAIN, QoS 0-2
+        6 | 8 | 10 => flags == 0x02,
+        _ => flags == 0,
+    };
+    if !plausible_type || !flags_ok {
+        return Header::Implausible;
+    }
+    let mut len: usize = 0;
+    let mut mult: usize = 1;
+    for i in 1..=4 {
+        let Some(&b) = buf.get(i) else {
+            return Header::NeedMore;
+        };
+        len += usize::from(b & 0x7f) * mult;
+        mult *= 128;
+        if b & 0x80 == 0 {
+            let total = i + 1 + len;
+            // Fixed-size packets must have their exact size.
+            let exact = match kind {
+                2 => Some(2..=usize::MAX), // CONNACK: 2 (3.1.1) or more (5.0)
+                4..=7 | 11 => Some(2..=usize::MAX),
+                12 | 13 => Some(0..=0),
+                _ => None,
+            };
+            if let Some(r) = exact {
+                if !r.contains(&len) {
+                    return Header::Implausible;
+                }
+            }
+            if total > max_len {
+                return Header::Implausible;
+            }
+            return Header::Packet(total);
+        }
+    }
+    Header::Implausible
+}
+
+/// What [`header`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Header {
+    Packet(usize),
+    NeedMore,
+    Implausible,
+}
+
+/// Offset of the first position in `buf` where a plausible packet starts and
+/// is followed by another plausible header or the end of the buffer
+/// (`Ok(offset)`), or the number of bytes that can be dropped because no
+/// boundary can start in them (`Err(drop)`).
+pub fn find_boundary(buf: &[u8], max_len: usize) -> Result<usize, usize> {
+    for start in 0..buf.len() {
+        match header(&buf[start..], max_len) {
+            Header::Packet(total) => {
+                let next = start + total;
+                if next == buf.len() {
+                    return Ok(start);
+                }
+                if next > buf.len() {
+                    // Not enough bytes to confirm; keep from here.
+                    return Err(start);
+                }
+                match header(&buf[next..], max_len) {
+                    Header::Packet(_) | Header::NeedMore => return Ok(start),
+                    Header::Implausible => {}
+                }
+            }
+            Header::NeedMore => return Err(start),
+            Header::Implausible => {}
+        }
+    }
+    Err(buf.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_a_boundary_after_garbage() {
+        // garbage, then PINGREQ, then PUBLISH QoS 0 "a" payload "x".
+        let buf = [
+            0x00, 0xff, 0x07, 0xc0, 0x00, 0x30, 0x04, 0x00, 0x01, b'a', b'x',
+        ];
+        assert_eq!(find_boundary(&buf, 1 << 20), Ok(3));
+    }
+
+    #[test]
+    fn partial_header_waits() {
+        assert_eq!(find_boundary(&[0x00, 0x30], 1 << 20), Err(1));
+    }
+
+    #[test]
+    fn nothing_plausible_drops_everything() {
+        assert_eq!(find_boundary(&[0x00, 0x00, 0xf7], 1 << 20), Err(3));
+    }
+}
