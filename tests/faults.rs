@@ -98,8 +98,7 @@ async fn conformant_broker_passes_every_case() {
 }
 
 /// One row per fault: the fault, the case written for that behavior, and
-/// the statement the failure must name. An `#[ignore]` line applies to the
-/// row below it and says why that case cannot name the statement yet.
+/// the statement the failure must name.
 #[rustfmt::skip]
 #[rstest]
 #[case("accept_non_connect_first",                "first-packet-not-connect-closes",        "MQTT-4.8.0-1")]
@@ -107,7 +106,6 @@ async fn conformant_broker_passes_every_case() {
 #[case("accept_wrong_protocol_name",              "protocol-name-wrong-closes",             "MQTT-3.1.2-1")]
 #[case("accept_bad_protocol_level",               "protocol-level-unsupported",             "MQTT-3.1.2-2")]
 #[case("accept_reserved_connect_flag",            "connect-reserved-flag-closes",           "MQTT-3.1.2-3")]
-#[ignore = "case bug: a refused connect step with only code = 0 is graded inconclusive, so this case cannot fail"]
 #[case("reject_23_byte_client_id",                "client-id-23-alnum-accepted",            "MQTT-3.1.3-5")]
 #[case("accept_empty_id_persistent",              "client-id-empty-persistent-rejected",    "MQTT-3.1.3-8")]
 #[case("session_present_on_clean",                "session-present-clean",                  "MQTT-3.2.2-1")]
@@ -120,7 +118,6 @@ async fn conformant_broker_passes_every_case() {
 #[case("ignore_keep_alive",                       "keep-alive-timeout-closes",              "MQTT-3.1.2-24")]
 #[case("no_pingresp",                             "pingreq-pingresp",                       "MQTT-3.12.4-1")]
 #[case("suback_wrong_packet_id",                  "suback-packet-id",                       "MQTT-3.8.4-2")]
-#[ignore = "case bug: the SUBACK expect step names MQTT-3.8.4-4, not MQTT-3.9.3-1 (order)"]
 #[case("suback_codes_reversed",                   "suback-codes-order",                     "MQTT-3.9.3-1")]
 #[case("suback_missing_code",                     "suback-codes-order",                     "MQTT-3.8.4-5")]
 #[case("accept_bad_subscribe_flags",              "subscribe-reserved-flags-closes",        "MQTT-3.8.1-1")]
@@ -141,7 +138,6 @@ async fn conformant_broker_passes_every_case() {
 #[case("accept_bad_pubrel_flags",                 "pubrel-reserved-flags-closes",           "MQTT-3.6.1-1")]
 #[case("no_retain_store",                         "retained-delivered-on-subscribe",        "MQTT-3.3.1-6")]
 #[case("retain_keep_first",                       "retained-replaced",                      "MQTT-3.3.1-7")]
-#[ignore = "case bug: the last step names MQTT-3.3.1-11 even when the old message (MQTT-3.3.1-10) arrives"]
 #[case("retain_empty_not_cleared",                "retained-cleared-by-empty-payload",      "MQTT-3.3.1-10")]
 #[case("retain_empty_stored",                     "retained-cleared-by-empty-payload",      "MQTT-3.3.1-11")]
 #[case("retain_flag_on_live_forward",             "retained-live-forward-retain-0",         "MQTT-3.3.1-9")]
@@ -153,7 +149,6 @@ async fn conformant_broker_passes_every_case() {
 #[case("propagate_inbound_dup",                   "inbound-dup-not-propagated",             "MQTT-3.3.1-3")]
 #[case("puback_wrong_id",                         "qos1-publish-puback",                    "MQTT-2.3.1-6")]
 #[case("qos2_puback_instead_of_pubrec",           "qos2-publish-flow",                      "MQTT-3.3.4-1")]
-#[ignore = "case bug: the duplicate is consumed unmatched by the PUBREL expect step before expect_none runs"]
 #[case("qos2_deliver_duplicates",                 "qos2-no-duplicate-delivery",             "MQTT-4.3.3-2")]
 #[case("no_pubrel",                               "qos2-delivery-to-subscriber",            "MQTT-4.3.3-1")]
 #[case("no_dup_on_resend",                        "redelivery-on-resume-with-dup",          "MQTT-4.4.0-1")]

@@ -361,6 +361,7 @@ fn validate_step(s: &RawStep, opened: &mut BTreeSet<String>) -> Result<Action, S
                 conn: conn.clone(),
                 spec: Box::new(spec),
                 connack,
+                connack_explicit: matches!(s.connack, Some(RawConnack::Pattern(_))),
                 anonymous: s.anonymous.unwrap_or(false),
                 same_client_as: s.same_client_as.clone(),
             }

@@ -69,6 +69,9 @@ pub enum Action {
         conn: String,
         spec: Box<RawPacket>,
         connack: Option<Box<RawPacket>>,
+        /// The CONNACK pattern was written in the case (a mismatch fails the
+        /// case instead of making it inconclusive).
+        connack_explicit: bool,
         anonymous: bool,
         same_client_as: Option<String>,
     },

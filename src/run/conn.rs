@@ -30,6 +30,8 @@ pub struct Conn {
     pub client_id: String,
     writer: Option<OwnedWriteHalf>,
     pub inbox: mpsc::UnboundedReceiver<Incoming>,
+    /// Packets received that no step has matched yet (oldest first).
+    pub backlog: std::collections::VecDeque<Arc<Decoded>>,
     reader: JoinHandle<()>,
     recorder: Recorder,
     /// The server closed it (seen by the reader, consumed from the inbox or not).
@@ -89,6 +91,7 @@ impl Conn {
             client_id: String::new(),
             writer: Some(wr),
             inbox,
+            backlog: std::collections::VecDeque::new(),
             reader,
             recorder,
             server_closed: false,

@@ -257,6 +257,7 @@ impl Exec<'_> {
                 conn,
                 spec,
                 connack,
+                connack_explicit,
                 anonymous,
                 same_client_as,
             } => {
@@ -298,7 +299,7 @@ impl Exec<'_> {
                 match connack {
                     None => Ok(StepOut::pass()),
                     Some(p) => {
-                        let explicit = !(p.code == Some(0) && p.session_present.is_none());
+                        let explicit = *connack_explicit;
                         let alt = Alternative {
                             outcome: Outcome::Packet(p.clone()),
                             grade: Grade::Pass,
@@ -389,35 +390,25 @@ impl Exec<'_> {
             .map_err(|e| StepOut::with(Verdict::Fail, format!("could not send: {e}")))
     }
 
-    /// Wait for one of the alternatives within `within`.
+    /// Wait for one of the alternatives within `within`. Packets that arrived
+    /// earlier and matched no step yet are looked at first; packets that match
+    /// nothing stay for later steps (so `expect_none` also sees them).
     async fn expect(&mut self, conn: &str, alts: &[Alternative], within: Duration) -> StepOut {
         let expected = self.ctx.expand(&describe(alts, within));
         let Some(c) = self.conns.get_mut(conn) else {
             return StepOut::with(Verdict::Error, format!("no connection `{conn}`"));
         };
         let deadline = tokio::time::Instant::now() + within;
-        let mut actual = Vec::new();
-        let mut nothing_broken = vec![false; alts.len()];
-        let finish = |grade: Grade, alt: &Alternative, actual: Vec<String>| StepOut {
-            result: match grade {
-                Grade::Pass => Verdict::Pass,
-                Grade::NonStrict => Verdict::NonStrict,
-            },
-            expected: Some(expected.clone()),
-            actual,
-            message: match grade {
-                Grade::Pass => None,
-                Grade::NonStrict => Some(format!(
-                    "accepted a non-strict alternative{}",
-                    alt.note
-                        .as_ref()
-                        .map(|n| format!(": {n}"))
-                        .unwrap_or_default()
-                )),
-            },
+        let mut earlier = std::mem::take(&mut c.backlog);
+        let mut state = Waiting {
+            alts,
+            actual: Vec::new(),
+            nothing_broken: vec![false; alts.len()],
         };
-        loop {
-            let got = if c.server_closed {
+        let outcome = loop {
+            let got = if let Some(d) = earlier.pop_front() {
+                Some(Incoming::Packet(d))
+            } else if c.server_closed {
                 Some(Incoming::Closed)
             } else {
                 match timeout_at(deadline, c.inbox.recv()).await {
@@ -428,79 +419,132 @@ impl Exec<'_> {
             };
             match got {
                 Some(Incoming::Packet(d)) => {
-                    let summary = crate::report::text::summary(&d);
-                    let mut mismatch = Vec::new();
-                    for (k, alt) in alts.iter().enumerate() {
-                        match &alt.outcome {
-                            Outcome::Packet(p) => match match_packet(p, &d, &mut self.ctx) {
-                                Ok(()) => {
-                                    actual.push(summary);
-                                    return finish(alt.grade, alt, actual);
-                                }
-                                Err(why) => mismatch.push(why),
-                            },
-                            Outcome::Nothing(pattern) => {
-                                let hit = match pattern {
-                                    Some(p) => match_packet(p, &d, &mut self.ctx.clone()).is_ok(),
-                                    None => true,
-                                };
-                                if hit {
-                                    nothing_broken[k] = true;
-                                }
-                            }
-                            Outcome::Close => {}
-                        }
+                    if let Some(o) = state.packet(&d, &mut self.ctx) {
+                        break o;
                     }
-                    if mismatch.is_empty() {
-                        actual.push(summary);
-                    } else {
-                        actual.push(format!("{summary} ({})", mismatch.join("; ")));
-                    }
-                    let nothing_left = alts.iter().enumerate().all(|(k, a)| {
-                        !matches!(a.outcome, Outcome::Nothing(_)) || nothing_broken[k]
-                    });
-                    let only_nothing = alts
-                        .iter()
-                        .all(|a| matches!(a.outcome, Outcome::Nothing(_)));
-                    if only_nothing && nothing_left {
-                        return StepOut {
-                            result: Verdict::Fail,
-                            expected: Some(expected),
-                            actual,
-                            message: Some("a packet arrived where none was allowed".into()),
-                        };
-                    }
+                    c.backlog.push_back(d);
                 }
-                Some(Incoming::Malformed(e)) => actual.push(format!("unframeable bytes: {e}")),
+                Some(Incoming::Malformed(e)) => {
+                    state.actual.push(format!("unframeable bytes: {e}"))
+                }
                 Some(Incoming::Closed) => {
                     c.server_closed = true;
-                    if let Some(alt) = alts.iter().find(|a| matches!(a.outcome, Outcome::Close)) {
-                        actual.push("connection closed by the server".into());
-                        return finish(alt.grade, alt, actual);
-                    }
-                    actual.push("connection closed by the server".into());
-                    return StepOut {
-                        result: Verdict::Fail,
-                        expected: Some(expected),
-                        actual,
-                        message: Some("the server closed the connection".into()),
-                    };
+                    break state.closed();
                 }
-                None => {
-                    if let Some((_, alt)) = alts.iter().enumerate().find(|(k, a)| {
-                        matches!(a.outcome, Outcome::Nothing(_)) && !nothing_broken[*k]
-                    }) {
-                        return finish(alt.grade, alt, actual);
-                    }
-                    let message = format!("nothing matching within {} ms", within.as_millis());
-                    return StepOut {
-                        result: Verdict::Fail,
-                        expected: Some(expected),
-                        actual,
-                        message: Some(message),
-                    };
-                }
+                None => break state.timeout(within),
             }
+        };
+        c.backlog.extend(earlier);
+        let (result, alt, message) = outcome;
+        StepOut {
+            message: message.or_else(|| match (result, alt) {
+                (Verdict::NonStrict, Some(a)) => Some(format!(
+                    "accepted a non-strict alternative{}",
+                    a.note
+                        .as_ref()
+                        .map(|n| format!(": {n}"))
+                        .unwrap_or_default()
+                )),
+                _ => None,
+            }),
+            result,
+            expected: Some(expected),
+            actual: state.actual,
+        }
+    }
+}
+
+/// Outcome of an expectation: verdict, the alternative met, a message.
+type Outcome3<'a> = (Verdict, Option<&'a Alternative>, Option<String>);
+
+/// The state of one `expect` while it waits.
+struct Waiting<'a> {
+    alts: &'a [Alternative],
+    actual: Vec<String>,
+    nothing_broken: Vec<bool>,
+}
+
+fn graded(a: &Alternative) -> Verdict {
+    match a.grade {
+        Grade::Pass => Verdict::Pass,
+        Grade::NonStrict => Verdict::NonStrict,
+    }
+}
+
+impl<'a> Waiting<'a> {
+    /// A packet: Some(outcome) if it decides the step.
+    fn packet(&mut self, d: &crate::codec::Decoded, ctx: &mut Context) -> Option<Outcome3<'a>> {
+        let summary = crate::report::text::summary(d);
+        let mut mismatch = Vec::new();
+        for (k, alt) in self.alts.iter().enumerate() {
+            match &alt.outcome {
+                Outcome::Packet(p) => match match_packet(p, d, ctx) {
+                    Ok(()) => {
+                        self.actual.push(summary);
+                        return Some((graded(alt), Some(alt), None));
+                    }
+                    Err(why) => mismatch.push(why),
+                },
+                Outcome::Nothing(pattern) => {
+                    let hit = match pattern {
+                        Some(p) => match_packet(p, d, &mut ctx.clone()).is_ok(),
+                        None => true,
+                    };
+                    if hit {
+                        self.nothing_broken[k] = true;
+                    }
+                }
+                Outcome::Close => {}
+            }
+        }
+        if mismatch.is_empty() {
+            self.actual.push(summary);
+        } else {
+            self.actual
+                .push(format!("{summary} ({})", mismatch.join("; ")));
+        }
+        let only_nothing = self
+            .alts
+            .iter()
+            .all(|a| matches!(a.outcome, Outcome::Nothing(_)));
+        if only_nothing && self.nothing_broken.iter().all(|b| *b) {
+            return Some((
+                Verdict::Fail,
+                None,
+                Some("a packet arrived where none was allowed".into()),
+            ));
+        }
+        None
+    }
+
+    fn closed(&mut self) -> Outcome3<'a> {
+        self.actual.push("connection closed by the server".into());
+        match self
+            .alts
+            .iter()
+            .find(|a| matches!(a.outcome, Outcome::Close))
+        {
+            Some(alt) => (graded(alt), Some(alt), None),
+            None => (
+                Verdict::Fail,
+                None,
+                Some("the server closed the connection".into()),
+            ),
+        }
+    }
+
+    fn timeout(&mut self, within: Duration) -> Outcome3<'a> {
+        let open =
+            self.alts.iter().enumerate().find(|(k, a)| {
+                matches!(a.outcome, Outcome::Nothing(_)) && !self.nothing_broken[*k]
+            });
+        match open {
+            Some((_, alt)) => (graded(alt), Some(alt), None),
+            None => (
+                Verdict::Fail,
+                None,
+                Some(format!("nothing matching within {} ms", within.as_millis())),
+            ),
         }
     }
 }
