@@ -330,3 +330,75 @@ fn tshark_reads_comments() {
         );
     }
 }
+
+/// Wireshark dissects every link type down to TCP, in pcapng and in classic
+/// pcap of either byte order (skipped when tshark is missing).
+#[test]
+fn tshark_dissects_every_link() {
+    if std::process::Command::new("tshark")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("tshark not installed; skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let links = [
+        Link::Ethernet,
+        Link::EthernetVlan(7),
+        Link::Sll,
+        Link::Sll2,
+        Link::Null,
+        Link::RawIp,
+    ];
+    for (n, link) in links.into_iter().enumerate() {
+        for v6 in [false, true] {
+            let (_, frames) = conversation_with_isn(link, v6, (1000, 5000));
+            // pcapng, and classic pcap alternating byte order and resolution.
+            let files = [
+                write_pcapng(link, &frames).unwrap(),
+                write_pcap(link, &frames, n % 2 == 0, n % 2 == 1).unwrap(),
+            ];
+            for (i, bytes) in files.iter().enumerate() {
+                let path = dir.path().join(format!("{n}-{v6}-{i}.cap"));
+                std::fs::write(&path, bytes).unwrap();
+                let out = std::process::Command::new("tshark")
+                    .arg("-r")
+                    .arg(&path)
+                    .args([
+                        "-T",
+                        "fields",
+                        "-e",
+                        "tcp.srcport",
+                        "-e",
+                        "tcp.len",
+                        "-e",
+                        "_ws.malformed",
+                    ])
+                    .output()
+                    .unwrap();
+                let text = String::from_utf8(out.stdout).unwrap();
+                let lens: Vec<&str> = text
+                    .lines()
+                    .map(|l| l.split('\t').nth(1).unwrap_or("?"))
+                    .collect();
+                let want: Vec<String> = frames
+                    .iter()
+                    .map(|f| {
+                        tcp_of(i32::from(link.linktype()), &f.data, 50000)
+                            .2
+                            .len()
+                            .to_string()
+                    })
+                    .collect();
+                assert_eq!(lens, want, "{link:?} v6={v6} file {i}: {text}");
+                assert!(
+                    text.lines()
+                        .all(|l| l.split('\t').nth(2).unwrap_or("").is_empty()),
+                    "{text}"
+                );
+            }
+        }
+    }
+}
