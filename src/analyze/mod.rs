@@ -8,6 +8,7 @@ pub mod junit;
 pub mod model;
 pub mod resync;
 pub mod text;
+pub mod tls_report;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -197,10 +198,6 @@ fn looks_like_connack(b: &[u8]) -> bool {
     b.first() == Some(&0x20) && b.get(1).is_some_and(|l| *l >= 2)
 }
 
-fn looks_like_tls(b: &[u8]) -> bool {
-    b.first() == Some(&0x16) && b.get(1) == Some(&0x03)
-}
-
 impl<'c> Sink<'c> {
     fn new(cfg: &'c Config) -> Sink<'c> {
         Sink {
@@ -296,7 +293,7 @@ impl<'c> Sink<'c> {
                 from: "guess",
             })
         };
-        if (tls_port || mqtt_port) && looks_like_tls(&first_bytes) {
+        if (tls_port || mqtt_port) && crate::capture::tls::looks_like_tls(&first_bytes) {
             let client_end = if p.syn_seen {
                 Endpoint::A
             } else {
@@ -402,7 +399,7 @@ impl TlsFlow {
             packets_to_client: 0,
             problems: Vec::new(),
             findings: Vec::new(),
-            tls: serde_json::to_value(summary).ok(),
+            tls: Some(tls_report::TlsReport::from_summary(&summary, closed_by)),
         }
     }
 }

@@ -103,7 +103,7 @@ pub struct FlowReport {
     pub problems: Vec<NoticeReport>,
     pub findings: Vec<FlowFinding>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tls: Option<serde_json::Value>,
+    pub tls: Option<super::tls_report::TlsReport>,
 }
 
 /// A rule finding located in the capture.

@@ -86,7 +86,27 @@ pub fn render(a: &Analysis, color: bool) -> String {
                 let _ = writeln!(out, "    packets: {}", p.join(", "));
             }
             if let Some(t) = &fl.tls {
-                let _ = writeln!(out, "    tls: {t}");
+                let _ = writeln!(
+                    out,
+                    "    tls: offered [{}]{}, chosen {}, client certificate requested: {}, sent: {}",
+                    t.client_versions.join(", "),
+                    t.sni.as_ref().map(|s| format!(", SNI {s}")).unwrap_or_default(),
+                    t.server_version.as_deref().unwrap_or("-"),
+                    if t.certificate_requested { "yes" } else { "no/not visible" },
+                    t.client_certificate
+                );
+                for a in &t.alerts {
+                    let _ = writeln!(
+                        out,
+                        "    tls alert: {} {} from the {}",
+                        a.level, a.name, a.from
+                    );
+                }
+                let _ = writeln!(
+                    out,
+                    "    tls: {} (application data: {} records from the client, {} from the server)",
+                    t.diagnosis, t.app_data_records[0], t.app_data_records[1]
+                );
             }
             for p in &fl.problems {
                 let _ = writeln!(

@@ -8,10 +8,12 @@
 //!   → calls on a [`StreamSink`].
 //! - [`tls`]: what a TLS flow shows in clear.
 //! - [`pcapng`]: a small pcapng writer (annotated copies, synthetic captures).
+//! - [`synth`]: synthetic TCP conversations for tests and benchmarks.
 
 pub mod net;
 pub mod pcapng;
 pub mod read;
+pub mod synth;
 pub mod tcp;
 pub mod tls;
 
