@@ -17,6 +17,7 @@ use pcap_parser::{LegacyPcapReader, PcapError, PcapNGReader};
 use super::Frame;
 
 mod blocks;
+mod time;
 
 use blocks::State;
 

@@ -2,6 +2,8 @@
 //! byte orders), link-layer headers, and a stream sink that records calls.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod tcp;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 

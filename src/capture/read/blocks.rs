@@ -6,6 +6,7 @@ use std::time::Duration;
 use pcap_parser::pcapng::{Block, OptionCode};
 use pcap_parser::{PcapBlockOwned, PcapHeader};
 
+use super::time::{ng_time, resolution};
 use super::{Notice, ReadStats, MAX_BUFFER, MAX_NOTICES};
 use crate::capture::Frame;
 
@@ -120,7 +121,7 @@ impl State {
                     return;
                 };
                 let data = &epb.data[..epb.data.len().min(epb.caplen as usize)];
-                let ts = ng_time(ts, iface);
+                let ts = ng_time(ts, iface.units, iface.offset);
                 self.deliver(
                     number,
                     iface,
@@ -208,7 +209,7 @@ impl State {
         };
         let rest = body.get(20..).unwrap_or_default();
         let data = &rest[..rest.len().min(caplen as usize)];
-        let ts = ng_time((high, low), iface);
+        let ts = ng_time((high, low), iface.units, iface.offset);
         self.deliver(
             number,
             iface,
@@ -393,24 +394,4 @@ impl State {
 
 fn linktype(raw: i32) -> u16 {
     u16::try_from(raw).unwrap_or(u16::MAX)
-}
-
-/// Units per second for an `if_tsresol` value (10^n, or 2^n with the top bit set).
-/// (pcap-parser's `ts_resolution()` rejects every power-of-two value.)
-pub(super) fn resolution(tsresol: u8) -> Option<u64> {
-    let n = u32::from(tsresol & 0x7f);
-    if tsresol & 0x80 == 0 {
-        10u64.checked_pow(n)
-    } else {
-        1u64.checked_shl(n).filter(|_| n < 64)
-    }
-}
-
-fn ng_time((high, low): (u32, u32), iface: Interface) -> Duration {
-    let ticks = (u64::from(high) << 32) | u64::from(low);
-    let units = iface.units.max(1);
-    let secs = ticks / units;
-    let nanos = u128::from(ticks % units) * 1_000_000_000 / u128::from(units);
-    let secs = secs.saturating_add_signed(iface.offset);
-    Duration::new(secs, u32::try_from(nanos).unwrap_or(0))
 }
