@@ -176,7 +176,10 @@ fn grow(
         .next_power_of_two()
         .max(*capacity * 2)
         .min(MAX_BUFFER);
-    reader.grow(*capacity)
+    // `grow` only declines when the buffer is already that large; the
+    // doubling above bounds the retries either way.
+    reader.grow(*capacity);
+    true
 }
 
 fn is_pcap(head: &[u8]) -> bool {
