@@ -329,3 +329,19 @@ proptest! {
         let _ = read(bytes.as_slice(), &mut |_| {});
     }
 }
+
+#[test]
+fn damaged_packet_block_is_skipped() {
+    let mut ng = Ng::default();
+    ng.section(false)
+        .interface(1, 0, None, None)
+        .epb(0, 1, b"a", 1);
+    let at = ng.out.len();
+    ng.epb(0, 2, b"bbbb", 4).epb(0, 3, b"c", 1);
+    // Captured length 1000 in a 36-byte block.
+    ng.out[at + 20..at + 24].copy_from_slice(&1000u32.to_le_bytes());
+    let (seen, stats) = read_all(&ng.bytes());
+    assert_eq!(seen.iter().map(|s| s.number).collect::<Vec<_>>(), [1, 3]);
+    assert_eq!(stats.notices.len(), 1, "{:?}", stats.notices);
+    assert_eq!(stats.notices[0].frame, Some(2));
+}

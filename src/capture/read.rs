@@ -115,6 +115,14 @@ pub fn read<R: Read>(
             Err(PcapError::ReadError) => return Err(io_failure(&failure)),
             Err(_) => Step::Damaged,
         };
+        // pcap-parser asks for more bytes when a field inside a complete
+        // block is inconsistent (e.g. a captured length past the block end).
+        let step = match step {
+            Step::Refill | Step::Truncated if state.block_present(pcapng, reader.data()) => {
+                Step::Damaged
+            }
+            other => other,
+        };
         match step {
             Step::Consume(n) => reader.consume(n),
             Step::Stop => break,

@@ -334,6 +334,14 @@ impl State {
         }
     }
 
+    /// The next pcapng block is entirely in `rest`, by its declared length.
+    pub(super) fn block_present(&self, pcapng: bool, rest: &[u8]) -> bool {
+        pcapng
+            && self
+                .needed(true, rest)
+                .is_some_and(|len| len >= 12 && len <= rest.len())
+    }
+
     /// Bytes the next block needs, from its header (None if unknown).
     pub(super) fn needed(&self, pcapng: bool, rest: &[u8]) -> Option<usize> {
         if pcapng {
