@@ -121,3 +121,64 @@ fn pcapng_to_streams() {
         .unwrap();
     assert_eq!(sink.frames[first_data], 5);
 }
+
+/// Whole-pipeline throughput on an in-memory capture (run with
+/// `cargo test --release --test capture_pipeline -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn throughput() {
+    let c = (C, 40000);
+    let s = (S, 1883);
+    let payload = vec![0x30u8; 1400];
+    let mut ng = Ng::default();
+    ng.section(false).interface(1, 65535, None, None);
+    let mut seq = 1u32;
+    for i in 0..150_000u64 {
+        let f = eth(c, s, seq, Some(1), false, false, &payload);
+        ng.epb(0, i, &f, f.len() as u32);
+        seq = seq.wrapping_add(payload.len() as u32);
+    }
+    let bytes = ng.bytes();
+    let started = std::time::Instant::now();
+    let mut r = Reassembler::new(&[1883]);
+    let mut sink = Recorder::default();
+    let mut delivered = 0usize;
+    struct Count<'a>(&'a mut usize);
+    impl mqttspec::capture::StreamSink for Count<'_> {
+        fn opened(&mut self, _: u32, _: SocketAddr, _: SocketAddr, _: bool, _: At) {}
+        fn data(&mut self, _: u32, _: Endpoint, b: &[u8], _: At) {
+            *self.0 += b.len();
+        }
+        fn gap(&mut self, _: u32, _: Endpoint, _: u64, _: At) {}
+        fn closed(&mut self, _: u32, _: Option<Endpoint>, _: At) {}
+    }
+    let mut count = Count(&mut delivered);
+    read(bytes.as_slice(), &mut |f| {
+        if let Sliced::Tcp(seg) = slice(f) {
+            r.segment(
+                &seg,
+                At {
+                    frame: f.number,
+                    ts: f.ts,
+                },
+                &mut count,
+            );
+        }
+    })
+    .unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    r.finish(
+        At {
+            frame: 0,
+            ts: Default::default(),
+        },
+        &mut sink,
+    );
+    assert_eq!(delivered, 150_000 * 1400);
+    let mb = bytes.len() as f64 / 1e6;
+    println!(
+        "{mb:.0} MB, 150000 frames in {secs:.3} s: {:.0} MB/s, {:.2} M frames/s",
+        mb / secs,
+        0.15 / secs
+    );
+}
