@@ -438,3 +438,16 @@ fn opened_comes_before_data_and_ids_follow_appearance() {
     assert!(matches!(run.sink.calls[2], Call::Opened { flow: 1, .. }));
     assert_eq!(run.sink.stream(0, Endpoint::A), b"ac");
 }
+
+#[test]
+fn mid_stream_keepalive_does_not_fix_the_start() {
+    let mut run = Run::new();
+    // Idle connection: keep-alive probe (seq = next - 1, no data), its ACK.
+    run.feed(seg(client(), server(), 699, 300, ACK, b""));
+    run.feed(seg(server(), client(), 300, 700, ACK, b""));
+    run.feed(seg(client(), server(), 700, 300, ACK, b"data"));
+    run.feed(seg(server(), client(), 300, 704, ACK, b""));
+    run.finish();
+    assert!(run.sink.gaps(0, Endpoint::A).is_empty());
+    assert_eq!(run.sink.stream(0, Endpoint::A), b"data");
+}

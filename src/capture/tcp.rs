@@ -129,7 +129,12 @@ impl Reassembler {
         }
         let id = flow.id;
         let half = &mut flow.halves[side];
-        half.start(seg.seq, seg.flags.syn);
+        // Without a SYN, offset 0 comes from the first segment that carries
+        // sequence space: a bare ACK or keep-alive probe (seq = next - 1)
+        // would misplace it by one.
+        if seg.flags.syn || seg.flags.fin || !seg.payload.is_empty() || seg.missing > 0 {
+            half.start(seg.seq, seg.flags.syn);
+        }
         let mut out = Out {
             sink: &mut *sink,
             flow: id,
