@@ -451,3 +451,14 @@ fn mid_stream_keepalive_does_not_fix_the_start() {
     assert!(run.sink.gaps(0, Endpoint::A).is_empty());
     assert_eq!(run.sink.stream(0, Endpoint::A), b"data");
 }
+
+#[test]
+fn default_reassembler_buffers_out_of_order_bytes() {
+    let mut run = Run::new();
+    run.r = Reassembler::default();
+    handshake(&mut run, ISN_C, ISN_S);
+    run.feed(seg(client(), server(), ISN_C + 3, ISN_S + 1, ACK, b"cd"));
+    run.feed(seg(client(), server(), ISN_C + 1, ISN_S + 1, ACK, b"ab"));
+    assert_eq!(run.sink.stream(0, Endpoint::A), b"abcd");
+    assert!(run.sink.gaps(0, Endpoint::A).is_empty());
+}

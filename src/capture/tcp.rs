@@ -27,7 +27,7 @@ const CLOSED_MEMORY: usize = 4096;
 type Key = (SocketAddr, SocketAddr);
 
 /// The flow table.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Reassembler {
     server_ports: Vec<u16>,
     pending_cap: u64,
@@ -49,13 +49,23 @@ struct Flow {
     closed: bool,
 }
 
+impl Default for Reassembler {
+    fn default() -> Reassembler {
+        Reassembler::new(&[])
+    }
+}
+
 impl Reassembler {
     /// A reassembler; `server_ports` help guess the client of flows seen without SYN.
     pub fn new(server_ports: &[u16]) -> Reassembler {
         Reassembler {
             server_ports: server_ports.to_vec(),
             pending_cap: DEFAULT_PENDING_CAP,
-            ..Reassembler::default()
+            next_id: 0,
+            flows: HashMap::new(),
+            closed: HashMap::new(),
+            closed_order: VecDeque::new(),
+            closed_count: 0,
         }
     }
 
