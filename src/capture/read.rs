@@ -1,10 +1,32 @@
 //! Streaming pcap / pcapng reader (pcap-parser): constant memory, borrowed
 //! frames, per-interface link type and timestamp resolution, clear notices
 //! for truncated or damaged files.
+//!
+//! The reader keeps one buffer (1 MiB, grown only for a larger block, at most
+//! [`MAX_BUFFER`]). Frame numbers count every packet block (pcap records,
+//! pcapng EPB / SPB / obsolete packet blocks), as Wireshark does, including
+//! the ones that had to be skipped.
 
-use std::io::Read;
+use std::cell::RefCell;
+use std::io::{self, Read};
+use std::rc::Rc;
+
+use pcap_parser::traits::PcapReaderIterator;
+use pcap_parser::{LegacyPcapReader, PcapError, PcapNGReader};
 
 use super::Frame;
+
+mod blocks;
+mod time;
+
+use blocks::State;
+
+/// Initial buffer size.
+pub const START_BUFFER: usize = 1 << 20;
+/// Largest block the reader accepts (the buffer never grows past this).
+pub const MAX_BUFFER: usize = 256 << 20;
+/// Notices kept; later ones are only counted.
+pub const MAX_NOTICES: usize = 100;
 
 /// Something odd in the file that did not stop the reading.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,7 +39,9 @@ pub struct Notice {
 /// What was read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReadStats {
+    /// Packet blocks seen (the last frame number).
     pub frames: u64,
+    /// Captured bytes handed to the callback.
     pub bytes: u64,
     pub notices: Vec<Notice>,
 }
@@ -31,10 +55,194 @@ pub enum CaptureError {
     NotACapture(String),
 }
 
+const PCAPNG_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
+const PCAP_MAGICS: [u32; 3] = [0xa1b2_c3d4, 0xa1b2_3c4d, 0xa1b2_cd34];
+
 /// Read every frame of a pcap or pcapng stream, calling `on_frame` for each.
 pub fn read<R: Read>(
-    _input: R,
-    _on_frame: &mut dyn FnMut(&Frame<'_>),
+    input: R,
+    on_frame: &mut dyn FnMut(&Frame<'_>),
 ) -> Result<ReadStats, CaptureError> {
-    Err(CaptureError::NotACapture("reader not built yet".into()))
+    let failure = Rc::new(RefCell::new(None));
+    let mut input = Filling {
+        inner: input,
+        failure: Rc::clone(&failure),
+    };
+    let mut head = [0u8; 24];
+    let got = input.read(&mut head).map_err(CaptureError::Io)?;
+    let head = &head[..got];
+    let pcapng = head.starts_with(&PCAPNG_MAGIC);
+    if !pcapng && !is_pcap(head) {
+        return Err(CaptureError::NotACapture(describe_start(head)));
+    }
+    let source = Filling {
+        inner: io::Cursor::new(head.to_vec()).chain(input),
+        failure: Rc::clone(&failure),
+    };
+    let reader: Result<Box<dyn PcapReaderIterator + '_>, PcapError<&[u8]>> = if pcapng {
+        PcapNGReader::new(START_BUFFER, source).map(|r| Box::new(r) as Box<dyn PcapReaderIterator>)
+    } else {
+        LegacyPcapReader::new(START_BUFFER, source)
+            .map(|r| Box::new(r) as Box<dyn PcapReaderIterator>)
+    };
+    let kind = if pcapng {
+        "pcapng section header"
+    } else {
+        "pcap file header"
+    };
+    let mut reader = match reader {
+        Ok(r) => r,
+        Err(PcapError::ReadError) => return Err(io_failure(&failure)),
+        Err(PcapError::Incomplete(_)) | Err(PcapError::Eof) => {
+            return Err(CaptureError::NotACapture(format!(
+                "the {kind} is cut short (file of {got} bytes or header over 1 MiB)"
+            )))
+        }
+        Err(e) => return Err(CaptureError::NotACapture(format!("damaged {kind}: {e:?}"))),
+    };
+    let mut state = State::default();
+    let mut capacity = START_BUFFER;
+    loop {
+        let step = match reader.next() {
+            Ok((n, block)) => {
+                state.block(&block, on_frame);
+                Step::Consume(n)
+            }
+            Err(PcapError::Eof) => Step::Stop,
+            Err(PcapError::Incomplete(_)) => Step::Refill,
+            Err(PcapError::BufferTooSmall) => Step::Grow,
+            Err(PcapError::UnexpectedEof) => Step::Truncated,
+            Err(PcapError::ReadError) => return Err(io_failure(&failure)),
+            Err(_) => Step::Damaged,
+        };
+        // pcap-parser asks for more bytes when a field inside a complete
+        // block is inconsistent (e.g. a captured length past the block end).
+        let step = match step {
+            Step::Refill | Step::Truncated if state.block_present(pcapng, reader.data()) => {
+                Step::Damaged
+            }
+            other => other,
+        };
+        match step {
+            Step::Consume(n) => reader.consume(n),
+            Step::Stop => break,
+            Step::Refill => {
+                let before = reader.data().len();
+                if reader.refill().is_err() {
+                    return Err(io_failure(&failure));
+                }
+                let stuck = reader.data().len() == before && !reader.reader_exhausted();
+                if stuck && !grow(&mut *reader, pcapng, &mut capacity, &mut state) {
+                    break;
+                }
+            }
+            Step::Grow => {
+                if !grow(&mut *reader, pcapng, &mut capacity, &mut state) {
+                    break;
+                }
+                if reader.refill().is_err() {
+                    return Err(io_failure(&failure));
+                }
+            }
+            Step::Truncated => {
+                let left = reader.data().len();
+                state.truncated(pcapng, reader.data(), left);
+                break;
+            }
+            Step::Damaged => match state.damaged(pcapng, reader.data()) {
+                Some(n) => reader.consume(n),
+                None => break,
+            },
+        }
+    }
+    Ok(state.finish())
+}
+
+enum Step {
+    Consume(usize),
+    Stop,
+    Refill,
+    Grow,
+    Truncated,
+    Damaged,
+}
+
+/// Grow the buffer for the next block, or give up (with a notice) past
+/// [`MAX_BUFFER`] or for an absurd length.
+fn grow(
+    reader: &mut dyn PcapReaderIterator,
+    pcapng: bool,
+    capacity: &mut usize,
+    state: &mut State,
+) -> bool {
+    let needed = state.needed(pcapng, reader.data()).unwrap_or(*capacity * 2);
+    if needed > MAX_BUFFER || *capacity >= MAX_BUFFER {
+        state.too_large(pcapng, reader.data());
+        return false;
+    }
+    *capacity = needed
+        .next_power_of_two()
+        .max(*capacity * 2)
+        .min(MAX_BUFFER);
+    // `grow` only declines when the buffer is already that large; the
+    // doubling above bounds the retries either way.
+    reader.grow(*capacity);
+    true
+}
+
+fn is_pcap(head: &[u8]) -> bool {
+    let Some(m) = head.get(..4) else { return false };
+    let le = u32::from_le_bytes([m[0], m[1], m[2], m[3]]);
+    let be = u32::from_be_bytes([m[0], m[1], m[2], m[3]]);
+    PCAP_MAGICS.contains(&le) || PCAP_MAGICS.contains(&be)
+}
+
+fn describe_start(head: &[u8]) -> String {
+    if head.is_empty() {
+        return "the file is empty".into();
+    }
+    let shown = &head[..head.len().min(16)];
+    let hex: Vec<String> = shown.iter().map(|b| format!("{b:02x}")).collect();
+    let text: String = shown
+        .iter()
+        .map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                b as char
+            } else {
+                '.'
+            }
+        })
+        .collect();
+    format!("it starts with {} (\"{text}\")", hex.join(" "))
+}
+
+fn io_failure(failure: &Rc<RefCell<Option<io::Error>>>) -> CaptureError {
+    let err = failure.borrow_mut().take();
+    CaptureError::Io(err.unwrap_or_else(|| io::Error::other("read failed")))
+}
+
+/// A reader that fills the whole buffer unless the input ends, retries
+/// interrupted reads, and keeps the I/O error pcap-parser would discard.
+struct Filling<R> {
+    inner: R,
+    failure: Rc<RefCell<Option<io::Error>>>,
+}
+
+impl<R: Read> Read for Filling<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            match self.inner.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let copy = io::Error::new(e.kind(), e.to_string());
+                    *self.failure.borrow_mut() = Some(e);
+                    return Err(copy);
+                }
+            }
+        }
+        Ok(filled)
+    }
 }

@@ -1,22 +1,273 @@
 //! TCP reassembly per flow and direction: out-of-order segments,
 //! retransmissions and overlaps, gaps, flows that start mid-way, SYN/FIN/RST,
 //! sequence-number wrap-around.
+//!
+//! The flow table is keyed by the 4-tuple (both directions share an entry).
+//! A flow is reported `opened` once, before any data, and `closed` once: when
+//! the first FIN is reached in stream order, at the first RST, or at
+//! [`Reassembler::finish`]. After both sides finished (or a RST) its state is
+//! dropped; a short list of recently closed 4-tuples makes late
+//! retransmissions and final ACKs harmless. A SYN on a closed 4-tuple, or a
+//! SYN with a new ISN on an open one, starts a new flow.
 
-use super::{At, Segment, StreamSink};
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+
+use super::{At, Endpoint, FlowId, Segment, StreamSink};
+
+mod half;
+
+use half::{Half, Out};
+
+/// Buffered out-of-order bytes per direction before the first hole is declared a gap.
+pub const DEFAULT_PENDING_CAP: u64 = 4 << 20;
+/// Recently closed 4-tuples remembered.
+const CLOSED_MEMORY: usize = 4096;
+
+type Key = (SocketAddr, SocketAddr);
 
 /// The flow table.
-#[derive(Debug, Default)]
-pub struct Reassembler {}
+#[derive(Debug)]
+pub struct Reassembler {
+    server_ports: Vec<u16>,
+    pending_cap: u64,
+    next_id: FlowId,
+    flows: HashMap<Key, Flow>,
+    closed: HashMap<Key, u64>,
+    closed_order: VecDeque<(Key, u64)>,
+    closed_count: u64,
+}
+
+#[derive(Debug)]
+struct Flow {
+    id: FlowId,
+    a: SocketAddr,
+    /// Index 0 = A's bytes, 1 = B's bytes.
+    halves: [Half; 2],
+    /// A's SYN was seen (its ISN tells a new connection from a retransmission).
+    syn_a: bool,
+    closed: bool,
+}
+
+impl Default for Reassembler {
+    fn default() -> Reassembler {
+        Reassembler::new(&[])
+    }
+}
 
 impl Reassembler {
     /// A reassembler; `server_ports` help guess the client of flows seen without SYN.
-    pub fn new(_server_ports: &[u16]) -> Reassembler {
-        Reassembler {}
+    pub fn new(server_ports: &[u16]) -> Reassembler {
+        Reassembler {
+            server_ports: server_ports.to_vec(),
+            pending_cap: DEFAULT_PENDING_CAP,
+            next_id: 0,
+            flows: HashMap::new(),
+            closed: HashMap::new(),
+            closed_order: VecDeque::new(),
+            closed_count: 0,
+        }
+    }
+
+    /// Change the per-direction pending-bytes cap (default [`DEFAULT_PENDING_CAP`]).
+    pub fn with_pending_cap(mut self, cap: u64) -> Reassembler {
+        self.pending_cap = cap.max(1);
+        self
+    }
+
+    /// Flows currently held in memory.
+    pub fn open_flows(&self) -> usize {
+        self.flows.len()
     }
 
     /// Feed one segment.
-    pub fn segment(&mut self, _seg: &Segment<'_>, _at: At, _sink: &mut dyn StreamSink) {}
+    pub fn segment(&mut self, seg: &Segment<'_>, at: At, sink: &mut dyn StreamSink) {
+        let key = key(seg.src, seg.dst);
+        let syn_only = seg.flags.syn && !seg.flags.ack;
+        if let Some(flow) = self.flows.get_mut(&key) {
+            let reused = if seg.src == flow.a {
+                let a = &flow.halves[0];
+                a.started() && (!flow.syn_a || a.base() != seg.seq.wrapping_add(1))
+            } else {
+                flow.halves[1].started()
+            };
+            if syn_only && reused {
+                // The port pair is reused: the old connection ended unseen.
+                if let Some(old) = self.flows.remove(&key) {
+                    Self::end(old, None, at, sink);
+                }
+            }
+        } else if self.closed.contains_key(&key) {
+            if !syn_only {
+                return; // late retransmission, final ACK
+            }
+            self.closed.remove(&key);
+        }
+        let cap = self.pending_cap;
+        let flow = match self.flows.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let a_is_src = if seg.flags.syn {
+                    !seg.flags.ack
+                } else {
+                    guess_client(seg.src, seg.dst, &self.server_ports)
+                };
+                let (a, b) = if a_is_src {
+                    (seg.src, seg.dst)
+                } else {
+                    (seg.dst, seg.src)
+                };
+                let id = self.next_id;
+                self.next_id = self.next_id.wrapping_add(1);
+                sink.opened(id, a, b, seg.flags.syn, at);
+                e.insert(Flow {
+                    id,
+                    a,
+                    halves: [Half::new(cap), Half::new(cap)],
+                    syn_a: false,
+                    closed: false,
+                })
+            }
+        };
+        let (side, other, from) = if seg.src == flow.a {
+            (0, 1, Endpoint::A)
+        } else {
+            (1, 0, Endpoint::B)
+        };
+        if syn_only && side == 0 && !flow.halves[0].started() {
+            flow.syn_a = true;
+        }
+        let id = flow.id;
+        let half = &mut flow.halves[side];
+        // Without a SYN, offset 0 comes from the first segment that carries
+        // sequence space: a bare ACK or keep-alive probe (seq = next - 1)
+        // would misplace it by one.
+        if seg.flags.syn || seg.flags.fin || !seg.payload.is_empty() || seg.missing > 0 {
+            half.start(seg.seq, seg.flags.syn);
+        }
+        let mut out = Out {
+            sink: &mut *sink,
+            flow: id,
+            from,
+            at,
+        };
+        half.segment(
+            seg.seq,
+            seg.flags.syn,
+            seg.payload,
+            seg.missing,
+            seg.flags.fin,
+            &mut out,
+        );
+        if seg.flags.ack && !seg.flags.rst {
+            let to = if from == Endpoint::A {
+                Endpoint::B
+            } else {
+                Endpoint::A
+            };
+            let mut out = Out {
+                sink: &mut *sink,
+                flow: id,
+                from: to,
+                at,
+            };
+            flow.halves[other].acked(seg.ack, &mut out);
+        }
+        if seg.flags.rst {
+            if let Some(flow) = self.flows.remove(&key) {
+                Self::end(flow, Some(from), at, sink);
+            }
+            self.remember_closed(key);
+            return;
+        }
+        if !flow.closed {
+            for (i, who) in [(side, from), (other, opposite(from))] {
+                if flow.halves[i].complete() {
+                    flow.closed = true;
+                    sink.closed(id, Some(who), at);
+                    break;
+                }
+            }
+        }
+        if flow.halves.iter().all(Half::complete) {
+            self.flows.remove(&key);
+            self.remember_closed(key);
+        }
+    }
 
     /// End of capture: flush pending data, report gaps, close open flows.
-    pub fn finish(&mut self, _at: At, _sink: &mut dyn StreamSink) {}
+    pub fn finish(&mut self, at: At, sink: &mut dyn StreamSink) {
+        let mut flows: Vec<Flow> = self.flows.drain().map(|(_, f)| f).collect();
+        flows.sort_by_key(|f| f.id);
+        for flow in flows {
+            Self::end(flow, None, at, sink);
+        }
+        self.closed.clear();
+        self.closed_order.clear();
+    }
+
+    /// Flush both halves and report the close (if not reported yet).
+    /// `by` is the RST sender, or None at end of capture / port reuse.
+    fn end(mut flow: Flow, by: Option<Endpoint>, at: At, sink: &mut dyn StreamSink) {
+        for (i, from) in [(0, Endpoint::A), (1, Endpoint::B)] {
+            let mut out = Out {
+                sink: &mut *sink,
+                flow: flow.id,
+                from,
+                at,
+            };
+            flow.halves[i].flush(&mut out);
+        }
+        if flow.closed {
+            return;
+        }
+        // A FIN reached only by the flush still names its sender.
+        let by = by.or_else(|| {
+            [(0, Endpoint::A), (1, Endpoint::B)]
+                .into_iter()
+                .find(|(i, _)| flow.halves[*i].complete())
+                .map(|(_, e)| e)
+        });
+        sink.closed(flow.id, by, at);
+    }
+
+    fn remember_closed(&mut self, key: Key) {
+        self.closed_count += 1;
+        self.closed.insert(key, self.closed_count);
+        self.closed_order.push_back((key, self.closed_count));
+        while self.closed_order.len() > CLOSED_MEMORY {
+            if let Some((k, n)) = self.closed_order.pop_front() {
+                if self.closed.get(&k) == Some(&n) {
+                    self.closed.remove(&k);
+                }
+            }
+        }
+    }
+}
+
+fn key(x: SocketAddr, y: SocketAddr) -> Key {
+    if x <= y {
+        (x, y)
+    } else {
+        (y, x)
+    }
+}
+
+fn opposite(e: Endpoint) -> Endpoint {
+    match e {
+        Endpoint::A => Endpoint::B,
+        Endpoint::B => Endpoint::A,
+    }
+}
+
+/// Without a SYN: the client is the side whose port is not a server port;
+/// if that does not decide, the higher port (ephemeral ports are high).
+fn guess_client(src: SocketAddr, dst: SocketAddr, server_ports: &[u16]) -> bool {
+    let src_server = server_ports.contains(&src.port());
+    let dst_server = server_ports.contains(&dst.port());
+    match (src_server, dst_server) {
+        (false, true) => true,
+        (true, false) => false,
+        _ => src.port() > dst.port() || (src.port() == dst.port() && src > dst),
+    }
 }

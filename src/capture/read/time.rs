@@ -1,0 +1,56 @@
+//! pcapng timestamps: `if_tsresol` (powers of ten and of two) and
+//! `if_tsoffset` turned into a time since the Unix epoch.
+
+use std::time::Duration;
+
+/// Units per second for an `if_tsresol` value (10^n, or 2^n with the top bit set).
+/// (pcap-parser's `ts_resolution()` rejects every power-of-two value.)
+pub(super) fn resolution(tsresol: u8) -> Option<u64> {
+    let n = u32::from(tsresol & 0x7f);
+    if tsresol & 0x80 == 0 {
+        10u64.checked_pow(n)
+    } else {
+        1u64.checked_shl(n).filter(|_| n < 64)
+    }
+}
+
+/// A 64-bit timestamp in `units` per second, plus `offset` seconds.
+pub(super) fn ng_time((high, low): (u32, u32), units: u64, offset: i64) -> Duration {
+    let ticks = (u64::from(high) << 32) | u64::from(low);
+    let units = units.max(1);
+    let secs = ticks / units;
+    let nanos = u128::from(ticks % units) * 1_000_000_000 / u128::from(units);
+    let secs = secs.saturating_add_signed(offset);
+    Duration::new(secs, u32::try_from(nanos).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolutions() {
+        assert_eq!(resolution(6), Some(1_000_000));
+        assert_eq!(resolution(9), Some(1_000_000_000));
+        assert_eq!(resolution(19), Some(10_000_000_000_000_000_000));
+        assert_eq!(resolution(20), None);
+        assert_eq!(resolution(0x80), Some(1));
+        assert_eq!(resolution(0x80 | 20), Some(1 << 20));
+        assert_eq!(resolution(0x80 | 63), Some(1 << 63));
+        assert_eq!(resolution(0x80 | 64), None);
+    }
+
+    #[test]
+    fn times() {
+        assert_eq!(
+            ng_time((0, 1_500_000), 1_000_000, 0),
+            Duration::new(1, 500_000_000)
+        );
+        assert_eq!(ng_time((0, 3), 1 << 1, 10), Duration::new(11, 500_000_000));
+        assert_eq!(ng_time((0, 5), 1, -10), Duration::ZERO);
+        assert_eq!(
+            ng_time((u32::MAX, u32::MAX), 1, i64::MAX),
+            Duration::new(u64::MAX, 0)
+        );
+    }
+}
