@@ -260,6 +260,19 @@ impl MqttFlow {
             self.connack_code.get_or_insert(c.code);
         }
         let t = d.packet.packet_type();
+        for v in &d.violations {
+            if let Some(what) = without_statement(&v.kind) {
+                self.problem(
+                    at,
+                    format!(
+                        "{}: malformed {} ({what}, byte {} of the packet)",
+                        side(dir),
+                        t.name(),
+                        v.offset
+                    ),
+                );
+            }
+        }
         *self.counts.entry(type_name(t)).or_insert(0) += 1;
         match dir {
             Direction::ToServer => self.to_server += 1,
@@ -380,6 +393,20 @@ impl MqttFlow {
             message,
         });
     }
+}
+
+/// Decoder violations that no normative statement names: reported as
+/// problems of the flow rather than rule findings.
+fn without_statement(kind: &codec::ViolationKind) -> Option<String> {
+    use codec::ViolationKind as K;
+    Some(match kind {
+        K::ReservedPacketType => "reserved packet type".into(),
+        K::Truncated { field } => format!("ends inside {field}"),
+        K::TrailingBytes { count } => format!("{count} bytes after the last field"),
+        K::NonMinimalLength => "remaining length not minimally encoded".into(),
+        K::UnknownProtocolName => "unknown protocol name".into(),
+        _ => return None,
+    })
 }
 
 fn dir_index(d: Direction) -> usize {
