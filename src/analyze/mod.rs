@@ -10,7 +10,7 @@ pub mod resync;
 pub mod text;
 pub mod tls_report;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -202,7 +202,7 @@ impl<'c> Sink<'c> {
     fn new(cfg: &'c Config) -> Sink<'c> {
         Sink {
             cfg,
-            flows: HashMap::new(),
+            flows: HashMap::default(),
             next_number: 1,
             origin: None,
             done: Vec::new(),
@@ -341,6 +341,12 @@ impl<'c> Sink<'c> {
     }
 
     fn with_flow(&mut self, flow: FlowId, force: bool, f: impl FnOnce(&mut State)) {
+        // Fast path: a classified flow is used in place.
+        match self.flows.get_mut(&flow) {
+            None => return,
+            Some(State::Pending(_)) => {}
+            Some(s) => return f(s),
+        }
         let Some(mut state) = self.flows.remove(&flow) else {
             return;
         };

@@ -10,7 +10,9 @@
 //! retransmissions and final ACKs harmless. A SYN on a closed 4-tuple, or a
 //! SYN with a new ISN on an open one, starts a new flow.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use rustc_hash::FxHashMap as HashMap;
 use std::net::SocketAddr;
 
 use super::{At, Endpoint, FlowId, Segment, StreamSink};
@@ -62,8 +64,8 @@ impl Reassembler {
             server_ports: server_ports.to_vec(),
             pending_cap: DEFAULT_PENDING_CAP,
             next_id: 0,
-            flows: HashMap::new(),
-            closed: HashMap::new(),
+            flows: HashMap::default(),
+            closed: HashMap::default(),
             closed_order: VecDeque::new(),
             closed_count: 0,
         }

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Throughput of `mqttspec analyze` against tshark and cat on one generated
+# capture, in the same run: MB/s, MQTT packets/s and peak RSS.
+#
+# Usage: bench/analyze.sh [SIZE_MB] [FLOWS]     (default 320 MB, 200 flows)
+# Needs: cargo, tshark (apt-get install -y tshark), GNU time (/usr/bin/time).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+size=${1:-320}
+flows=${2:-200}
+file=${BENCH_FILE:-/tmp/mqttspec-bench-${size}.pcapng}
+
+cargo build --release --quiet --example gen_bench --bin mqttspec
+if [ ! -s "$file" ]; then
+    target/release/examples/gen_bench "$file" "$size" "$flows"
+fi
+bytes=$(stat -c %s "$file")
+mb=$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 }')
+echo "capture: $file ($mb MB)"
+
+measure() { # name, command...
+    local name=$1; shift
+    local out t rss
+    out=$( { /usr/bin/time -f "%e %M" "$@" > /tmp/mqttspec-bench.out; } 2>&1 | tail -1 )
+    t=${out% *}; rss=${out#* }
+    printf '%-10s %7.2f s  %8.1f MB/s  peak RSS %6.1f MB\n' "$name" "$t" \
+        "$(awk -v b="$bytes" -v t="$t" 'BEGIN { print (t > 0 ? b / 1e6 / t : 0) }')" \
+        "$(awk -v r="$rss" 'BEGIN { print r / 1024 }')"
+    eval "${name//-/_}_t=$t"
+}
+
+cat "$file" > /dev/null # warm the page cache
+measure cat cat "$file"
+measure mqttspec target/release/mqttspec analyze "$file"
+packets=$(grep -o '[0-9]* MQTT packets' /tmp/mqttspec-bench.out | tail -1 | cut -d' ' -f1)
+echo "mqttspec: $packets MQTT packets, $(awk -v p="$packets" -v t="$mqttspec_t" 'BEGIN { printf "%.0f", p / t }') packets/s"
+if command -v tshark > /dev/null; then
+    measure tshark tshark -r "$file" -Y mqtt -T fields -e mqtt.msgtype
+    tpackets=$(tr ',' '\n' < /tmp/mqttspec-bench.out | grep -c .)
+    echo "tshark:   $tpackets MQTT messages, $(awk -v p="$tpackets" -v t="$tshark_t" 'BEGIN { printf "%.0f", p / t }') messages/s"
+    awk -v a="$tshark_t" -v b="$mqttspec_t" 'BEGIN { printf "mqttspec is %.1fx tshark\n", a / b }'
+fi
