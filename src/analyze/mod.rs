@@ -516,5 +516,29 @@ pub fn analyze_files(paths: &[std::path::PathBuf], cfg: &Config, jobs: usize) ->
         tool_version: env!("CARGO_PKG_VERSION"),
         files,
         summary,
+        statements: scope(),
     }
+}
+
+/// Statements checked passively, and those only an active probe can test.
+fn scope() -> model::StatementScope {
+    let mut out = model::StatementScope::default();
+    for version in [Version::V311, Version::V5] {
+        let checked: Vec<&'static str> = crate::rules::catalogue()
+            .iter()
+            .filter(|r| r.versions.contains(&version))
+            .flat_map(|r| r.statements.iter())
+            .filter_map(|s| crate::spec::lookup(version, s).map(|s| s.id))
+            .collect();
+        for st in crate::spec::statements(version) {
+            if checked.contains(&st.id) {
+                if !out.checked.contains(&st.id) {
+                    out.checked.push(st.id);
+                }
+            } else if !st.testable.contains(&"capture") && !out.not_applicable.contains(&st.id) {
+                out.not_applicable.push(st.id);
+            }
+        }
+    }
+    out
 }

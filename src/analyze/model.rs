@@ -14,6 +14,17 @@ pub struct Analysis {
     pub tool_version: &'static str,
     pub files: Vec<FileReport>,
     pub summary: AnalysisSummary,
+    pub statements: StatementScope,
+}
+
+/// Which statements a capture can and cannot show.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct StatementScope {
+    /// Checked passively by a rule on every flow (3.1.1 and 5.0 IDs).
+    pub checked: Vec<&'static str>,
+    /// Need an active probe (a case against a live peer): not applicable to
+    /// captures — neither passed nor failed here.
+    pub not_applicable: Vec<&'static str>,
 }
 
 /// Totals over all files.

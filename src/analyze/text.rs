@@ -130,6 +130,12 @@ pub fn render(a: &Analysis, color: bool) -> String {
             }
         }
     }
+    let _ = writeln!(
+        out,
+        "{} statements checked on every flow; {} need an active probe and do not apply to captures (see `mqttspec coverage`)",
+        a.statements.checked.len(),
+        a.statements.not_applicable.len()
+    );
     let s = &a.summary;
     let _ = writeln!(
         out,
