@@ -17,7 +17,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the cases against a broker (the suite plays the clients).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List the cases that would run, with their statements.
     List(ListArgs),
     /// List the passive rules: name, statement IDs, actor, meaning.
@@ -105,6 +105,18 @@ pub struct RunArgs {
     /// Show details (steps, wire log) of passing cases too
     #[arg(long, short = 'v')]
     pub verbose: bool,
+    /// mqtts://: CA certificate (PEM) that signed the broker's certificate [default: CERTS/ca.pem]
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// mqtts://: client certificate (PEM) to present, with --key
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// mqtts://: private key (PEM) of --cert
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Directory of the test PKI fixtures (see `certs/README.md`)
+    #[arg(long, value_name = "DIR", default_value = "certs")]
+    pub certs: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -30,7 +30,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => {
             let rt = tokio::runtime::Runtime::new()?;
-            rt.block_on(run_cmd(args))
+            rt.block_on(run_cmd(*args))
         }
         Command::List(args) => {
             let cases = select(&args.select)?;
@@ -107,8 +107,25 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitCode> {
         ),
         None => None,
     };
+    let tls = match target.scheme {
+        mqttspec::transport::Scheme::Tcp => None,
+        mqttspec::transport::Scheme::Tls => {
+            let ca = args.ca.clone().or_else(|| {
+                let p = args.certs.join("ca.pem");
+                p.exists().then_some(p)
+            });
+            let files = mqttspec::transport::tls::TlsFiles {
+                ca,
+                cert: args.cert.clone(),
+                key: args.key.clone(),
+            };
+            Some(mqttspec::transport::Tls {
+                config: mqttspec::transport::tls::client_config(&files)?,
+            })
+        }
+    };
     // Fail fast with one clear line if the target is not there at all.
-    if let Err(e) = target.connect(Duration::from_secs(5)).await {
+    if let Err(e) = target.connect(Duration::from_secs(5), tls.as_ref()).await {
         if let Some(s) = spawned {
             s.stop().await;
         }
@@ -122,6 +139,7 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitCode> {
         strict: args.strict,
         deadline: Duration::from_secs(args.deadline.max(1)),
         connect_timeout: Duration::from_secs(5),
+        tls,
     };
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let style = text::Style {

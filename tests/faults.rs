@@ -33,6 +33,7 @@ async fn run_against(faults: Faults, cases: Vec<Case>) -> Report {
         strict: false,
         deadline: Duration::from_secs(90),
         connect_timeout: Duration::from_secs(2),
+        tls: None,
     };
     tokio::time::timeout(Duration::from_secs(120), run(cases, &cfg, None))
         .await

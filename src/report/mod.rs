@@ -105,6 +105,9 @@ pub enum WireWhat {
     },
     Closed {
         by: ClosedBy,
+        /// Why, when the transport said (e.g. a TLS alert).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
 }
 

@@ -113,7 +113,13 @@ pub fn case_details(c: &CaseReport) -> String {
                 WireWhat::Malformed { dir, hex, error } => {
                     format!("{} malformed ({error}): {hex}", dir.arrow())
                 }
-                WireWhat::Closed { by } => format!("closed by {by:?}").to_lowercase(),
+                WireWhat::Closed { by, reason } => {
+                    let mut s = format!("closed by {by:?}").to_lowercase();
+                    if let Some(r) = reason {
+                        s.push_str(&format!(" ({r})"));
+                    }
+                    s
+                }
             };
             let _ = writeln!(out, "      {:>8.1} ms {name:>4} {line}", w.at_ms);
         }

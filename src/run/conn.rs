@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
+use tokio::io::WriteHalf;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -28,7 +28,7 @@ pub struct Conn {
     pub id: ConnId,
     pub name: String,
     pub client_id: String,
-    writer: Option<OwnedWriteHalf>,
+    writer: Option<WriteHalf<Stream>>,
     pub inbox: mpsc::UnboundedReceiver<Incoming>,
     /// Packets received that no step has matched yet (oldest first).
     pub backlog: std::collections::VecDeque<Arc<Decoded>>,
@@ -41,7 +41,7 @@ pub struct Conn {
 impl Conn {
     /// Wrap a fresh stream and start reading.
     pub fn start(id: ConnId, name: &str, stream: Stream, recorder: Recorder) -> Conn {
-        let (mut rd, wr) = stream.into_split();
+        let (mut rd, wr) = tokio::io::split(stream);
         let (tx, inbox) = mpsc::unbounded_channel();
         recorder.opened(id);
         let rec = recorder.clone();
@@ -49,9 +49,9 @@ impl Conn {
             let mut framer = Framer::default();
             let mut buf = vec![0u8; 16 * 1024];
             loop {
-                let n = match rd.read(&mut buf).await {
-                    Ok(0) | Err(_) => 0,
-                    Ok(n) => n,
+                let (n, why) = match rd.read(&mut buf).await {
+                    Ok(n) => (n, None),
+                    Err(e) => (0, Some(crate::transport::tls::reason(&e))),
                 };
                 if n == 0 {
                     if let Some(Framed::Malformed {
@@ -62,7 +62,7 @@ impl Conn {
                     {
                         rec.malformed(id, Direction::ToClient, offset, &bytes, error);
                     }
-                    rec.closed(id, ClosedBy::Server);
+                    rec.closed_because(id, ClosedBy::Server, why);
                     let _ = tx.send(Incoming::Closed);
                     return;
                 }

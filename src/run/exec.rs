@@ -29,6 +29,8 @@ pub struct CaseEnv {
     /// Position of the case in the run (keeps client ids unique).
     pub index: usize,
     pub connect_timeout: Duration,
+    /// TLS settings for `mqtts://` targets.
+    pub tls: Option<crate::transport::Tls>,
 }
 
 struct Exec<'a> {
@@ -224,7 +226,7 @@ impl Exec<'_> {
         let stream = self
             .env
             .target
-            .connect(self.env.connect_timeout)
+            .connect(self.env.connect_timeout, self.env.tls.as_ref())
             .await
             .map_err(|e| StepOut::with(Verdict::Error, e.to_string()))?;
         let id = self.next_id;

@@ -30,6 +30,8 @@ pub struct RunConfig {
     /// The whole run must end by then; unfinished cases become errors.
     pub deadline: Duration,
     pub connect_timeout: Duration,
+    /// TLS settings for `mqtts://` targets.
+    pub tls: Option<crate::transport::Tls>,
 }
 
 /// Called after each case (for progress display).
@@ -70,6 +72,7 @@ pub async fn run(cases: Vec<Case>, cfg: &RunConfig, on_case: Option<OnCase>) -> 
             run_id: run_id.clone(),
             index,
             connect_timeout: cfg.connect_timeout,
+            tls: cfg.tls.clone(),
         };
         let sem = sem.clone();
         let case = case.clone();

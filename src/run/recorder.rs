@@ -151,6 +151,11 @@ impl Recorder {
 
     /// The connection ended (first report wins).
     pub fn closed(&self, conn: ConnId, by: ClosedBy) {
+        self.closed_because(conn, by, None)
+    }
+
+    /// The connection ended, with the transport's reason.
+    pub fn closed_because(&self, conn: ConnId, by: ClosedBy, reason: Option<String>) {
         self.with(|i| {
             let first = match i.conns.get_mut(&conn) {
                 Some(c) if !c.closed => {
@@ -161,6 +166,15 @@ impl Recorder {
             };
             if first {
                 i.event(conn, EventKind::Closed { by });
+                if let Some(r) = reason {
+                    if let Some(WireEntry {
+                        what: WireWhat::Closed { reason, .. },
+                        ..
+                    }) = i.wire.last_mut()
+                    {
+                        *reason = Some(r);
+                    }
+                }
             }
         });
     }
@@ -197,7 +211,10 @@ impl Inner {
         let at = self.start.elapsed();
         let what = match &kind {
             EventKind::Opened => Some(WireWhat::Opened),
-            EventKind::Closed { by } => Some(WireWhat::Closed { by: *by }),
+            EventKind::Closed { by } => Some(WireWhat::Closed {
+                by: *by,
+                reason: None,
+            }),
             _ => None,
         };
         if let Some(what) = what {

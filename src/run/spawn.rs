@@ -40,7 +40,7 @@ pub async fn spawn(cmd: &str, target: &Target, timeout: Duration) -> Result<Spaw
                 "`{cmd}` exited ({status}) before accepting connections: {last}"
             ));
         }
-        if target.connect(Duration::from_millis(200)).await.is_ok() {
+        if target.connect_tcp(Duration::from_millis(200)).await.is_ok() {
             return Ok(Spawned { child });
         }
         if tokio::time::Instant::now() >= deadline {

@@ -1,19 +1,49 @@
-//! Transports to the peer under test. A [`Target`] is parsed from a URL; a
-//! connection is a plain byte stream the runner taps (every read and write
-//! becomes bytes with a direction).
+//! Transports to the peer under test. A [`Target`] is parsed from a URL
+//! (`mqtt://` plain TCP, `mqtts://` TLS); a connection is a byte stream the
+//! runner taps (every read and write becomes bytes with a direction).
 
+pub mod tls;
+
+use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
+/// Anything the runner can read and write.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
 /// A byte stream to the peer.
-pub type Stream = TcpStream;
+pub type Stream = Box<dyn Io>;
+
+/// How to reach the peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// Plain TCP (`mqtt://`, default port 1883).
+    Tcp,
+    /// TLS over TCP (`mqtts://`, default port 8883).
+    Tls,
+}
+
+/// TLS client settings of a run (None for plain TCP).
+#[derive(Clone)]
+pub struct Tls {
+    pub config: Arc<rustls::ClientConfig>,
+}
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tls { .. }")
+    }
+}
 
 /// Where the broker under test listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     /// The URL as given.
     pub url: String,
+    pub scheme: Scheme,
     pub host: String,
     pub port: u16,
 }
@@ -27,20 +57,31 @@ pub enum TransportError {
     Connect(String, std::io::Error),
     #[error("cannot connect to {0}: no answer within {1:?}")]
     ConnectTimeout(String, Duration),
+    #[error("TLS handshake with {0} failed: {1}")]
+    Handshake(String, String),
+    #[error("{0}")]
+    Tls(#[from] tls::TlsError),
 }
 
 impl Target {
     /// Parse `mqtt://host[:port]` (port 1883 by default). IPv6 hosts in brackets.
     pub fn parse(url: &str) -> Result<Target, TransportError> {
         let bad = |why: &str| TransportError::BadUrl(url.to_string(), why.to_string());
-        let rest = match url.split_once("://") {
-            Some(("mqtt", rest)) | Some(("tcp", rest)) => rest,
+        let (scheme, rest) = match url.split_once("://") {
+            Some(("mqtt", rest)) | Some(("tcp", rest)) => (Scheme::Tcp, rest),
+            Some(("mqtts", rest)) | Some(("ssl", rest)) | Some(("tls", rest)) => {
+                (Scheme::Tls, rest)
+            }
             Some((scheme, _)) => {
                 return Err(bad(&format!(
-                    "scheme `{scheme}` is not supported (use mqtt://host:port)"
+                    "scheme `{scheme}` is not supported (use mqtt://host:port or mqtts://host:port)"
                 )))
             }
-            None => url,
+            None => (Scheme::Tcp, url),
+        };
+        let default_port = match scheme {
+            Scheme::Tcp => 1883,
+            Scheme::Tls => 8883,
         };
         let rest = rest.trim_end_matches('/');
         if rest.is_empty() {
@@ -50,7 +91,7 @@ impl Target {
             let (h, after) = r.split_once(']').ok_or_else(|| bad("unclosed `[`"))?;
             let port = match after.strip_prefix(':') {
                 Some(p) => p.parse().map_err(|_| bad("port is not a number 1-65535"))?,
-                None if after.is_empty() => 1883,
+                None if after.is_empty() => default_port,
                 None => return Err(bad("unexpected text after `]`")),
             };
             (h.to_string(), port)
@@ -60,7 +101,7 @@ impl Target {
                     h.to_string(),
                     p.parse().map_err(|_| bad("port is not a number 1-65535"))?,
                 ),
-                None => (rest.to_string(), 1883),
+                None => (rest.to_string(), default_port),
             }
         };
         if host.is_empty() || port == 0 {
@@ -68,6 +109,7 @@ impl Target {
         }
         Ok(Target {
             url: url.to_string(),
+            scheme,
             host,
             port,
         })
@@ -82,8 +124,8 @@ impl Target {
         }
     }
 
-    /// Open a connection, giving up after `timeout`.
-    pub async fn connect(&self, timeout: Duration) -> Result<Stream, TransportError> {
+    /// Open a TCP connection, giving up after `timeout`.
+    pub async fn connect_tcp(&self, timeout: Duration) -> Result<TcpStream, TransportError> {
         match tokio::time::timeout(timeout, TcpStream::connect(self.addr())).await {
             Ok(Ok(s)) => {
                 let _ = s.set_nodelay(true);
@@ -91,6 +133,31 @@ impl Target {
             }
             Ok(Err(e)) => Err(TransportError::Connect(self.addr(), e)),
             Err(_) => Err(TransportError::ConnectTimeout(self.addr(), timeout)),
+        }
+    }
+
+    /// Open a connection (TCP, then TLS for `mqtts://`), giving up after `timeout`.
+    pub async fn connect(
+        &self,
+        timeout: Duration,
+        tls: Option<&Tls>,
+    ) -> Result<Stream, TransportError> {
+        let tcp = self.connect_tcp(timeout).await?;
+        match (self.scheme, tls) {
+            (Scheme::Tcp, _) => Ok(Box::new(tcp)),
+            (Scheme::Tls, None) => Err(TransportError::Tls(tls::TlsError::NoCa)),
+            (Scheme::Tls, Some(t)) => {
+                let name = tls::server_name(&self.host)?;
+                let connector = tokio_rustls::TlsConnector::from(t.config.clone());
+                match tokio::time::timeout(timeout, connector.connect(name, tcp)).await {
+                    Ok(Ok(s)) => Ok(Box::new(s)),
+                    Ok(Err(e)) => Err(TransportError::Handshake(self.addr(), tls::reason(&e))),
+                    Err(_) => Err(TransportError::Handshake(
+                        self.addr(),
+                        format!("no handshake within {timeout:?}"),
+                    )),
+                }
+            }
         }
     }
 }
@@ -107,6 +174,8 @@ mod tests {
         assert_eq!(Target::parse("mqtt://localhost").unwrap().port, 1883);
         assert_eq!(Target::parse("mqtt://[::1]:99").unwrap().addr(), "[::1]:99");
         assert!(Target::parse("http://x").is_err());
+        let t = Target::parse("mqtts://localhost").unwrap();
+        assert_eq!((t.scheme, t.port), (Scheme::Tls, 8883));
         assert!(Target::parse("mqtt://h:notaport").is_err());
     }
 }
