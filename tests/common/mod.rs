@@ -126,3 +126,28 @@ pub fn mqttspec_in(dir: &Path, args: &[&str]) -> Output {
         .output()
         .unwrap()
 }
+
+/// Case ids listed in tests/known-deviations/ for the installed mosquitto.
+pub fn known_deviations() -> Vec<String> {
+    let out = Command::new("mosquitto").arg("-h").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let version = text
+        .split_whitespace()
+        .skip_while(|w| *w != "version")
+        .nth(1)
+        .unwrap_or("unknown")
+        .to_string();
+    let path = root().join(format!("tests/known-deviations/mosquitto-{version}.toml"));
+    let Ok(t) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let v: toml::Value = toml::from_str(&t).unwrap();
+    v.get("deviation")
+        .and_then(|d| d.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|d| d.get("case").and_then(|c| c.as_str()).map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
