@@ -1,0 +1,374 @@
+//! Golden tests of the sample captures in `captures/`: each file is
+//! regenerated and compared byte for byte, analyzed, checked for exactly the
+//! expected findings (rule, frame, actor), snapshotted as JSON, and its MQTT
+//! message count compared with tshark's where tshark is installed.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod capture_gen;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use mqttspec::analyze::model::FileReport;
+use mqttspec::analyze::{analyze_file, Config};
+
+fn captures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("captures")
+}
+
+/// What tshark 4.0 counts for a capture.
+#[derive(Debug, Clone, Copy)]
+enum Tshark {
+    /// The same number of MQTT messages as we do.
+    Agrees,
+    /// A known miscount: tshark's number with its default settings and with
+    /// `-o tcp.reassemble_out_of_order:TRUE`.
+    Miscounts { default: u64, out_of_order: u64 },
+}
+
+fn analyze(file: &str) -> FileReport {
+    let report = analyze_file(&captures_dir().join(file), &Config::default());
+    assert!(report.error.is_none(), "{file}: {:?}", report.error);
+    report
+}
+
+/// Every finding of the file as (rule, frame, actor).
+fn findings(r: &FileReport) -> Vec<(String, u64, String)> {
+    r.flows
+        .iter()
+        .flat_map(|f| &f.findings)
+        .map(|x| {
+            let actor = serde_json::to_value(x.actor).unwrap();
+            (
+                x.rule.to_string(),
+                x.frame,
+                actor.as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Stream problems of the file (gaps, unframeable bytes) as (frame, message).
+fn problems(r: &FileReport) -> Vec<(Option<u64>, String)> {
+    r.flows
+        .iter()
+        .flat_map(|f| &f.problems)
+        .map(|p| (p.frame, p.message.clone()))
+        .collect()
+}
+
+/// MQTT messages tshark decodes (`mqtt.msgtype` values, comma-separated per
+/// frame), or None when tshark is not installed.
+fn tshark_count(path: &Path, out_of_order: bool) -> Option<u64> {
+    let mut cmd = Command::new("tshark");
+    if out_of_order {
+        cmd.args(["-o", "tcp.reassemble_out_of_order:TRUE"]);
+    }
+    cmd.arg("-r")
+        .arg(path)
+        .args(["-Y", "mqtt", "-T", "fields", "-e", "mqtt.msgtype"]);
+    let out = cmd.output().ok()?;
+    assert!(out.status.success(), "tshark failed on {}", path.display());
+    let text = String::from_utf8_lossy(&out.stdout);
+    Some(
+        text.lines()
+            .flat_map(|l| l.split(','))
+            .filter(|t| !t.trim().is_empty())
+            .count() as u64,
+    )
+}
+
+/// Analyze `file`, assert its findings are exactly `expected`, its MQTT
+/// packet count, its snapshot and tshark's count.
+fn check(file: &str, packets: u64, expected: &[(&str, u64, &str)], tshark: Tshark) -> FileReport {
+    let report = analyze(file);
+    let want: Vec<(String, u64, String)> = expected
+        .iter()
+        .map(|(r, f, a)| (r.to_string(), *f, a.to_string()))
+        .collect();
+    assert_eq!(findings(&report), want, "{file}: findings");
+    assert_eq!(report.mqtt_packets, packets, "{file}: MQTT packets");
+    let mut snap = report.clone();
+    snap.file = format!("captures/{file}");
+    let name = file.rsplit_once('.').map_or(file, |(stem, _)| stem);
+    insta::assert_json_snapshot!(name, snap);
+    let path = captures_dir().join(file);
+    match (tshark_count(&path, false), tshark) {
+        (None, _) => eprintln!("tshark not installed: count of {file} not compared"),
+        (Some(n), Tshark::Agrees) => assert_eq!(n, packets, "{file}: tshark's count"),
+        (
+            Some(n),
+            Tshark::Miscounts {
+                default,
+                out_of_order,
+            },
+        ) => {
+            assert_eq!(n, default, "{file}: tshark's (wrong) count");
+            assert_eq!(
+                tshark_count(&path, true),
+                Some(out_of_order),
+                "{file}: tshark's count with out-of-order reassembly"
+            );
+            assert_ne!(n, packets, "{file}: tshark no longer miscounts");
+        }
+    }
+    report
+}
+
+#[test]
+fn committed_captures_match_the_generator() {
+    let tmp = tempfile::tempdir().unwrap();
+    let written = capture_gen::write_all(tmp.path()).unwrap();
+    for path in &written {
+        let name = path.file_name().unwrap();
+        let committed = std::fs::read(captures_dir().join(name))
+            .unwrap_or_else(|e| panic!("{}: {e}", name.to_string_lossy()));
+        let fresh = std::fs::read(path).unwrap();
+        assert!(
+            committed == fresh,
+            "captures/{} differs from the generator: run `cargo run --example gen_captures`",
+            name.to_string_lossy()
+        );
+        assert!(
+            fresh.len() < 8 * 1024,
+            "{} is not small",
+            name.to_string_lossy()
+        );
+    }
+    // Nothing in captures/ that the generator does not make.
+    let mut names: Vec<String> = std::fs::read_dir(captures_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "README.md")
+        .collect();
+    names.sort();
+    let mut made: Vec<String> = capture_gen::samples()
+        .into_iter()
+        .map(|s| s.file.to_string())
+        .collect();
+    made.sort();
+    assert_eq!(names, made);
+}
+
+#[test]
+fn clean_multi_client() {
+    let r = check("clean-multi-client.pcapng", 46, &[], Tshark::Agrees);
+    assert_eq!(r.flows.len(), 2);
+    assert!(problems(&r).is_empty());
+    for f in &r.flows {
+        assert_eq!(f.packets["PUBLISH"], 7);
+        assert_eq!(f.closed_by, "client");
+    }
+}
+
+#[test]
+fn segmented() {
+    let r = check("segmented.pcapng", 4, &[], Tshark::Agrees);
+    assert!(problems(&r).is_empty());
+    assert_eq!(r.flows[0].packets["PUBLISH"], 1);
+}
+
+#[test]
+fn coalesced() {
+    let r = check("coalesced.pcapng", 11, &[], Tshark::Agrees);
+    assert!(problems(&r).is_empty());
+}
+
+#[test]
+fn out_of_order() {
+    let r = check(
+        "out-of-order.pcapng",
+        6,
+        &[],
+        Tshark::Miscounts {
+            default: 3,
+            out_of_order: 6,
+        },
+    );
+    assert!(problems(&r).is_empty());
+    assert_eq!(r.flows[0].packets["PUBLISH"], 1);
+}
+
+#[test]
+fn retransmission() {
+    let r = check(
+        "retransmission.pcapng",
+        7,
+        &[],
+        Tshark::Miscounts {
+            default: 6,
+            out_of_order: 7,
+        },
+    );
+    assert!(problems(&r).is_empty());
+    assert_eq!(r.flows[0].packets["PUBLISH"], 1);
+    assert_eq!(r.flows[0].packets["DISCONNECT"], 1);
+}
+
+/// The segment dropped holds payload bytes that can never start a packet.
+#[test]
+#[ignore = "engine bug: the PUBACK of frame 9 is judged before the PUBLISH of frame 8 (MQTT-2.3.1-6 reported)"]
+fn gap() {
+    let r = check("gap.pcapng", 7, &[], Tshark::Agrees);
+    let p = problems(&r);
+    assert!(p[0].1.contains("40 bytes missing"), "{p:?}");
+}
+
+/// The dropped segment is followed by payload digits that look like PUBLISH
+/// headers; the packets after it must still be decoded and none invented.
+#[test]
+#[ignore = "engine bug: resynchronization waits for a false 52-byte PUBLISH; the 3 packets after the gap are lost"]
+fn gap_misleading_payload() {
+    let r = check(
+        "gap-misleading-payload.pcapng",
+        7,
+        &[],
+        Tshark::Miscounts {
+            default: 7,
+            out_of_order: 4,
+        },
+    );
+    assert!(problems(&r)[0].1.contains("40 bytes missing"));
+}
+
+#[test]
+fn varint_split() {
+    let r = check(
+        "varint-split.pcapng",
+        6,
+        &[],
+        Tshark::Miscounts {
+            default: 5,
+            out_of_order: 5,
+        },
+    );
+    assert!(problems(&r).is_empty());
+    assert_eq!(r.flows[0].packets["PUBLISH"], 1);
+}
+
+#[test]
+fn ipv6() {
+    let r = check("ipv6.pcapng", 9, &[], Tshark::Agrees);
+    assert_eq!(r.flows[0].client, "[2001:db8::10]:50020");
+}
+
+#[test]
+fn linux_sll() {
+    check("linux-sll.pcap", 9, &[], Tshark::Agrees);
+}
+
+#[test]
+fn linux_sll2() {
+    check("linux-sll2.pcapng", 9, &[], Tshark::Agrees);
+}
+
+#[test]
+fn two_interfaces() {
+    let r = check("two-interfaces.pcapng", 8, &[], Tshark::Agrees);
+    assert_eq!(r.flows.len(), 2);
+    assert!(r.notices.is_empty(), "{:?}", r.notices);
+}
+
+#[test]
+fn mqtt5_properties() {
+    let r = check("mqtt5-properties.pcapng", 11, &[], Tshark::Agrees);
+    assert_eq!(r.flows[0].version, Some("5.0"));
+    assert_eq!(r.flows[0].packets["PUBLISH"], 4);
+}
+
+#[test]
+fn tls_mutual_auth_ok() {
+    let r = check("tls-mutual-auth-ok.pcapng", 0, &[], Tshark::Agrees);
+    let tls = r.flows[0].tls.as_ref().unwrap();
+    assert!(tls.certificate_requested);
+    assert_eq!(tls.client_certificate, "sent");
+    assert!(tls.handshake_complete);
+    assert_eq!(
+        tls.diagnosis,
+        "handshake completed (with a client certificate)"
+    );
+}
+
+#[test]
+fn tls_mutual_auth_fail() {
+    let r = check("tls-mutual-auth-fail.pcapng", 0, &[], Tshark::Agrees);
+    let tls = r.flows[0].tls.as_ref().unwrap();
+    assert!(tls.certificate_requested);
+    assert_eq!(tls.client_certificate, "empty");
+    assert!(!tls.handshake_complete);
+    assert_eq!(
+        tls.diagnosis,
+        "the server required a client certificate and the client sent none: fatal alert handshake_failure from the server"
+    );
+}
+
+#[test]
+fn violation_first_not_connect() {
+    check(
+        "violation-first-not-connect.pcapng",
+        1,
+        &[("MQTT-3.1.0-1", 4, "client")],
+        Tshark::Agrees,
+    );
+}
+
+#[test]
+#[ignore = "no passive rule checks MQTT-3.1.0-2: the server keeps serving after a second CONNECT"]
+fn violation_second_connect() {
+    check(
+        "violation-second-connect.pcapng",
+        6,
+        &[("MQTT-3.1.0-2", 8, "server")],
+        Tshark::Agrees,
+    );
+}
+
+#[test]
+fn violation_subscribe_flags() {
+    check(
+        "violation-subscribe-flags.pcapng",
+        3,
+        &[("MQTT-3.8.1-1", 6, "client")],
+        Tshark::Agrees,
+    );
+}
+
+#[test]
+fn violation_dup_qos0() {
+    check(
+        "violation-dup-qos0.pcapng",
+        4,
+        &[("MQTT-3.3.1-2", 6, "client")],
+        Tshark::Agrees,
+    );
+}
+
+#[test]
+fn violation_dollar_topic_to_hash() {
+    check(
+        "violation-dollar-topic-to-hash.pcapng",
+        7,
+        &[("MQTT-4.7.2-1", 8, "server")],
+        Tshark::Agrees,
+    );
+}
+
+#[test]
+fn violation_redelivery_without_dup() {
+    check(
+        "violation-redelivery-without-dup.pcapng",
+        6,
+        &[("MQTT-3.3.1-1", 7, "client")],
+        Tshark::Agrees,
+    );
+}
+
+#[test]
+fn violation_qos3() {
+    check(
+        "violation-qos3.pcapng",
+        3,
+        &[("MQTT-3.3.1-4", 6, "client")],
+        Tshark::Agrees,
+    );
+}
