@@ -13,6 +13,7 @@ pub fn all_rules() -> Vec<Box<dyn Rule>> {
         Box::new(wellformed::ServerPacketsWellFormed),
         Box::new(connect::FirstPacketIsConnect),
         Box::new(connect::ClientKeepsAlive),
+        Box::new(connect::ServerStopsAfterSecondConnect::default()),
         Box::new(connack::FirstServerPacketIsConnack),
         Box::new(connack::RefusedConnackWithoutSession),
         Box::new(publish::Qos0PublishWithoutDup::client()),

@@ -1,5 +1,5 @@
-//! Section 3.1 CONNECT: the client's first packet is CONNECT, and the client
-//! keeps within its Keep Alive.
+//! Section 3.1 CONNECT: the client's first packet is CONNECT, the server
+//! stops after a second CONNECT, and the client keeps within its Keep Alive.
 
 use super::common::{packet, pick, ALL};
 use super::{Finding, Rule, RuleMeta};
@@ -40,6 +40,92 @@ impl Rule for FirstPacketIsConnect {
                     d.packet.packet_type()
                 ),
             ));
+        }
+    }
+}
+
+static SECOND_CONNECT_META: RuleMeta = RuleMeta {
+    name: "server-stops-after-second-connect",
+    statements: &["MQTT-3.1.0-2"],
+    actor: Side::Server,
+    versions: ALL,
+    summary: "After a second CONNECT the server closes the connection: it answers nothing sent from then on.",
+};
+
+/// A second CONNECT is a protocol violation the server must end the
+/// connection for: a CONNACK to it, or an answer to anything the client sent
+/// after it, shows the server went on.
+#[derive(Default)]
+pub struct ServerStopsAfterSecondConnect {
+    second: bool,
+    pingreq_after: bool,
+    ids_after: Vec<u16>,
+    reported: bool,
+}
+
+impl Rule for ServerStopsAfterSecondConnect {
+    fn meta(&self) -> &'static RuleMeta {
+        &SECOND_CONNECT_META
+    }
+    fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
+        let Some((dir, _, d)) = packet(event) else {
+            return;
+        };
+        match dir {
+            Direction::ToServer => {
+                if let Packet::Connect(_) = &d.packet {
+                    if session.connect.is_some() {
+                        self.second = true;
+                    }
+                } else if self.second {
+                    match &d.packet {
+                        Packet::Pingreq => self.pingreq_after = true,
+                        Packet::Publish(p) if p.qos > 0 => {
+                            self.ids_after.extend(p.packet_id);
+                        }
+                        Packet::Subscribe(_) | Packet::Unsubscribe(_) | Packet::Pubrel(_) => {
+                            self.ids_after.extend(d.packet.packet_id());
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Direction::ToClient => {
+                if !self.second || self.reported {
+                    return;
+                }
+                let what = match &d.packet {
+                    Packet::Connack(_) => {
+                        Some("answered the second CONNECT with a CONNACK".to_string())
+                    }
+                    Packet::Pingresp if self.pingreq_after => {
+                        Some("answered a PINGREQ sent after the second CONNECT".to_string())
+                    }
+                    Packet::Puback(_)
+                    | Packet::Pubrec(_)
+                    | Packet::Pubcomp(_)
+                    | Packet::Suback(_)
+                    | Packet::Unsuback(_) => d
+                        .packet
+                        .packet_id()
+                        .filter(|id| self.ids_after.contains(id))
+                        .map(|id| {
+                            format!(
+                                "sent {} id={id} for a packet sent after the second CONNECT",
+                                d.packet.packet_type()
+                            )
+                        }),
+                    _ => None,
+                };
+                if let Some(w) = what {
+                    self.reported = true;
+                    out.push(Finding::new(
+                        &SECOND_CONNECT_META,
+                        event,
+                        format!("the server went on after a second CONNECT instead of closing the connection: it {w}"),
+                    ));
+                }
+            }
         }
     }
 }
@@ -93,7 +179,7 @@ impl Rule for ClientKeepsAlive {
 mod tests {
     use super::*;
     use crate::codec::{Connect, Version};
-    use crate::rules::testkit::{assert_one, client, Script};
+    use crate::rules::testkit::{assert_one, client, server, Script};
 
     #[test]
     fn connect_first_passes() {
@@ -118,6 +204,45 @@ mod tests {
         let mut sc = Script::new();
         sc.push(client(Script::publish("a", 0, None)));
         assert!(sc.run_rule("first-packet-is-connect").is_empty());
+    }
+
+    #[test]
+    fn server_closing_after_second_connect_passes() {
+        let mut sc = Script::connected(Version::V311);
+        sc.push(client(Packet::Connect(Connect::default())));
+        sc.push(client(Packet::Pingreq));
+        sc.close(crate::event::ClosedBy::Server);
+        assert!(sc.run_rule("server-stops-after-second-connect").is_empty());
+    }
+
+    #[test]
+    fn server_answering_after_second_connect_is_reported() {
+        let mut sc = Script::connected(Version::V311);
+        sc.push(client(Packet::Pingreq));
+        sc.push(server(Packet::Pingresp));
+        sc.push(client(Packet::Connect(Connect::default())));
+        sc.push(client(Packet::Pingreq));
+        let i = sc.push(server(Packet::Pingresp));
+        assert_one(
+            &sc.run_rule("server-stops-after-second-connect"),
+            "MQTT-3.1.0-2",
+            Some(i),
+        );
+    }
+
+    #[test]
+    fn connack_to_second_connect_is_reported() {
+        let mut sc = Script::connected(Version::V5);
+        sc.push(client(Packet::Connect(Connect {
+            protocol_level: 5,
+            ..Connect::default()
+        })));
+        let i = sc.push(server(Packet::Connack(Default::default())));
+        assert_one(
+            &sc.run_rule("server-stops-after-second-connect"),
+            "MQTT-3.1.0-2",
+            Some(i),
+        );
     }
 
     fn with_keep_alive(ka: u16) -> Script {
