@@ -109,7 +109,10 @@ fn check(file: &str, packets: u64, expected: &[(&str, u64, &str)], tshark: Tshar
                 Some(out_of_order),
                 "{file}: tshark's count with out-of-order reassembly"
             );
-            assert_ne!(n, packets, "{file}: tshark no longer miscounts");
+            assert!(
+                n != packets || out_of_order != packets,
+                "{file}: tshark no longer miscounts"
+            );
         }
     }
     report
@@ -207,7 +210,6 @@ fn retransmission() {
 
 /// The segment dropped holds payload bytes that can never start a packet.
 #[test]
-#[ignore = "engine bug: the PUBACK of frame 9 is judged before the PUBLISH of frame 8 (MQTT-2.3.1-6 reported)"]
 fn gap() {
     let r = check("gap.pcapng", 7, &[], Tshark::Agrees);
     let p = problems(&r);
@@ -217,7 +219,6 @@ fn gap() {
 /// The dropped segment is followed by payload digits that look like PUBLISH
 /// headers; the packets after it must still be decoded and none invented.
 #[test]
-#[ignore = "engine bug: resynchronization waits for a false 52-byte PUBLISH; the 3 packets after the gap are lost"]
 fn gap_misleading_payload() {
     let r = check(
         "gap-misleading-payload.pcapng",
@@ -313,7 +314,6 @@ fn violation_first_not_connect() {
 }
 
 #[test]
-#[ignore = "no passive rule checks MQTT-3.1.0-2: the server keeps serving after a second CONNECT"]
 fn violation_second_connect() {
     check(
         "violation-second-connect.pcapng",

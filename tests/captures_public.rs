@@ -74,7 +74,6 @@ fn problems(r: &FileReport) -> Vec<(Option<u64>, String)> {
 /// Stream 1: CONNECT (frame 8), PUBLISH + DISCONNECT + FIN (frame 9), then the
 /// server's CONNACK (frame 10) after the client's FIN; tshark counts 20.
 #[test]
-#[ignore = "engine bug: data sent after the peer's FIN (half-close) is dropped; the CONNACK of frame 10 is not counted (19)"]
 fn zeek_mqtt() {
     check("zeek-mqtt.pcap", &[], 20, &[]);
 }

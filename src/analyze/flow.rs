@@ -290,6 +290,27 @@ impl MqttFlow {
         );
     }
 
+    /// At the end of the flow, bytes still held while looking for a packet
+    /// boundary are framed from the first boundary that fits in them.
+    fn final_resync(&mut self, at: At) {
+        for dir in [Direction::ToServer, Direction::ToClient] {
+            let h = dir_index(dir);
+            let Some(buf) = self.halves[h].resync.take() else {
+                continue;
+            };
+            if let Some(off) = super::resync::find_final_boundary(&buf, MAX_PACKET as usize) {
+                self.halves[h].framer = Framer::new(MAX_PACKET);
+                self.halves[h].framer.push(&buf[off..]);
+                self.problem(at, format!("{}: framing resumed after the gap", side(dir)));
+                while let Some(Framed::Packet { bytes, .. }) = self.halves[h].framer.next_frame() {
+                    self.packet(dir, bytes, at);
+                }
+            } else if !buf.is_empty() {
+                self.halves[h].resync = Some(buf);
+            }
+        }
+    }
+
     /// Bytes never captured.
     pub fn gap(&mut self, from: Endpoint, len: u64, at: At) {
         self.last = at;
@@ -313,9 +334,11 @@ impl MqttFlow {
         self.feed(EventKind::Gap { dir, len }, at);
     }
 
-    /// The flow ended; returns its report.
-    pub fn close(mut self, by: Option<Endpoint>, at: At) -> FlowReport {
+    /// The flow ended: `by` closed it at `close_at`; its last bytes came by
+    /// `at`. Returns its report.
+    pub fn close(mut self, by: Option<Endpoint>, close_at: At, at: At) -> FlowReport {
         self.last = at;
+        self.final_resync(at);
         for dir in [Direction::ToServer, Direction::ToClient] {
             let h = dir_index(dir);
             let pending = self.halves[h].framer.pending()
@@ -341,7 +364,7 @@ impl MqttFlow {
             ClosedBy::Unknown => "unknown",
         };
         if by.is_some() {
-            self.close_frame = Some(at.frame);
+            self.close_frame = Some(close_at.frame);
         }
         self.feed(EventKind::Closed { by: closed }, at);
         let monitor = std::mem::replace(&mut self.monitor, Monitor::new(self.version));

@@ -169,6 +169,8 @@ enum State {
 struct Sink<'c> {
     cfg: &'c Config,
     flows: HashMap<FlowId, State>,
+    /// Flows whose close was seen, waiting for the rest of their data.
+    closing: HashMap<FlowId, (Option<Endpoint>, At)>,
     next_number: u32,
     origin: Option<Duration>,
     done: Vec<FlowReport>,
@@ -203,6 +205,7 @@ impl<'c> Sink<'c> {
         Sink {
             cfg,
             flows: HashMap::default(),
+            closing: HashMap::default(),
             next_number: 1,
             origin: None,
             done: Vec::new(),
@@ -374,7 +377,7 @@ impl TlsFlow {
         self.tls.data(from_client, bytes);
     }
 
-    fn close(self, by: Option<Endpoint>, at: At, origin: Duration) -> FlowReport {
+    fn close(self, by: Option<Endpoint>, close_at: At, at: At, origin: Duration) -> FlowReport {
         let closed_by = match by {
             Some(e) if e == self.client_end => "client",
             Some(_) => "server",
@@ -399,7 +402,7 @@ impl TlsFlow {
             start: secs(self.first.ts.saturating_sub(origin)),
             end: secs(at.ts.saturating_sub(origin)),
             closed_by,
-            close_frame: by.map(|_| at.frame),
+            close_frame: by.map(|_| close_at.frame),
             packets: Default::default(),
             packets_to_server: 0,
             packets_to_client: 0,
@@ -445,6 +448,13 @@ impl StreamSink for Sink<'_> {
     }
 
     fn closed(&mut self, flow: FlowId, by: Option<Endpoint>, at: At) {
+        // Remember who closed; the other side may still send (half-close):
+        // the flow is reported when `finished` comes.
+        self.closing.insert(flow, (by, at));
+    }
+
+    fn finished(&mut self, flow: FlowId, at: At) {
+        let (by, close_at) = self.closing.remove(&flow).unwrap_or((None, at));
         let Some(mut state) = self.flows.remove(&flow) else {
             return;
         };
@@ -462,8 +472,8 @@ impl StreamSink for Sink<'_> {
         }
         let origin = self.origin();
         match state {
-            State::Mqtt(m) => self.done.push(m.close(by, at)),
-            State::Tls(t) => self.done.push(t.close(by, at, origin)),
+            State::Mqtt(m) => self.done.push(m.close(by, close_at, at)),
+            State::Tls(t) => self.done.push(t.close(by, close_at, at, origin)),
             _ => {}
         }
     }

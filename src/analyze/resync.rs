@@ -91,6 +91,21 @@ pub fn find_boundary(buf: &[u8], max_len: usize) -> Result<usize, usize> {
     Err(buf.len())
 }
 
+/// At the end of a stream: the first offset from which the rest of `buf`
+/// frames as a sequence of plausible packets that ends exactly at the end.
+pub fn find_final_boundary(buf: &[u8], max_len: usize) -> Option<usize> {
+    (0..buf.len()).find(|&start| {
+        let mut at = start;
+        while at < buf.len() {
+            match header(&buf[at..], max_len) {
+                Header::Packet(total) if at + total <= buf.len() => at += total,
+                _ => return false,
+            }
+        }
+        true
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +122,14 @@ mod tests {
     #[test]
     fn partial_header_waits() {
         assert_eq!(find_boundary(&[0x00, 0x30], 1 << 20), Err(1));
+    }
+
+    #[test]
+    fn final_boundary_skips_a_start_that_runs_past_the_end() {
+        // "12" would be a PUBLISH of 50 bytes; then PINGREQ, DISCONNECT.
+        let buf = [b'1', b'2', b'3', 0xc0, 0x00, 0xe0, 0x00];
+        assert_eq!(find_final_boundary(&buf, 1 << 20), Some(3));
+        assert_eq!(find_final_boundary(b"12", 1 << 20), None);
     }
 
     #[test]

@@ -92,5 +92,9 @@ pub trait StreamSink {
     /// continues after them.
     fn gap(&mut self, flow: FlowId, from: Endpoint, len: u64, at: At);
     /// The flow ended: `by` sent the first FIN or a RST (None = end of capture).
+    /// After a FIN the other side may still send data (half-close).
     fn closed(&mut self, flow: FlowId, by: Option<Endpoint>, at: At);
+    /// Nothing more will come for this flow (both FINs, RST, or end of
+    /// capture); always after `closed`.
+    fn finished(&mut self, _flow: FlowId, _at: At) {}
 }

@@ -140,6 +140,23 @@ impl Reassembler {
             flow.syn_a = true;
         }
         let id = flow.id;
+        // The ACK speaks of what the sender had received before this
+        // segment: settle the other direction (gaps, held data) first, so the
+        // streams keep their real order.
+        if seg.flags.ack && !seg.flags.rst {
+            let to = if from == Endpoint::A {
+                Endpoint::B
+            } else {
+                Endpoint::A
+            };
+            let mut out = Out {
+                sink: &mut *sink,
+                flow: id,
+                from: to,
+                at,
+            };
+            flow.halves[other].acked(seg.ack, &mut out);
+        }
         let half = &mut flow.halves[side];
         // Without a SYN, offset 0 comes from the first segment that carries
         // sequence space: a bare ACK or keep-alive probe (seq = next - 1)
@@ -161,20 +178,6 @@ impl Reassembler {
             seg.flags.fin,
             &mut out,
         );
-        if seg.flags.ack && !seg.flags.rst {
-            let to = if from == Endpoint::A {
-                Endpoint::B
-            } else {
-                Endpoint::A
-            };
-            let mut out = Out {
-                sink: &mut *sink,
-                flow: id,
-                from: to,
-                at,
-            };
-            flow.halves[other].acked(seg.ack, &mut out);
-        }
         if seg.flags.rst {
             if let Some(flow) = self.flows.remove(&key) {
                 Self::end(flow, Some(from), at, sink);
@@ -194,6 +197,7 @@ impl Reassembler {
         if flow.halves.iter().all(Half::complete) {
             self.flows.remove(&key);
             self.remember_closed(key);
+            sink.finished(id, at);
         }
     }
 
@@ -221,6 +225,7 @@ impl Reassembler {
             flow.halves[i].flush(&mut out);
         }
         if flow.closed {
+            sink.finished(flow.id, at);
             return;
         }
         // A FIN reached only by the flush still names its sender.
@@ -231,6 +236,7 @@ impl Reassembler {
                 .map(|(_, e)| e)
         });
         sink.closed(flow.id, by, at);
+        sink.finished(flow.id, at);
     }
 
     fn remember_closed(&mut self, key: Key) {
