@@ -498,3 +498,46 @@ fn mosquitto_mutual_tls() {
     );
     assert_eq!(wrong.refusals(), 0, "the client, not the broker, refused");
 }
+
+/// The committed fixtures in certs/: exactly the files of `FILES` plus the
+/// README, whose table gives each file's purpose; the good certificates
+/// chain to the committed CA (dates are not checked: they age).
+#[test]
+fn committed_fixtures_match_files() {
+    let certs = common::root().join("certs");
+    let mut on_disk: Vec<String> = std::fs::read_dir(&certs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    on_disk.sort();
+    let mut want: Vec<String> = FILES.iter().map(|(n, _)| n.to_string()).collect();
+    want.push("README.md".into());
+    want.sort();
+    assert_eq!(on_disk, want);
+
+    let readme = std::fs::read_to_string(certs.join("README.md")).unwrap();
+    assert!(readme.contains("Never use them in production"));
+    assert!(readme.contains("mqttspec certs --out certs/"));
+    for (name, purpose) in FILES {
+        let row = format!("| `{name}` | {purpose} |");
+        assert!(readme.contains(&row), "README.md lacks the row {row}");
+    }
+
+    let der = |name: &str| {
+        let text = std::fs::read(certs.join(name)).unwrap();
+        x509_parser::pem::parse_x509_pem(&text).unwrap().1.contents
+    };
+    let (ca, foreign) = (der("ca.pem"), der("foreign-ca.pem"));
+    let (ca, foreign) = (parse(&ca), parse(&foreign));
+    for name in leaves() {
+        let d = der(name);
+        let cert = parse(&d);
+        let (issuer, other) = if name == "client-foreign.pem" {
+            (&foreign, &ca)
+        } else {
+            (&ca, &foreign)
+        };
+        assert!(signed_by(&cert, issuer), "{name}");
+        assert!(!signed_by(&cert, other), "{name}");
+    }
+}
