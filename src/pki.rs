@@ -109,6 +109,8 @@ pub enum PkiError {
         path: PathBuf,
         source: rcgen::Error,
     },
+    #[error("invalid host name {host:?} for {path}: empty or contains whitespace")]
+    BlankHost { host: String, path: PathBuf },
     #[error("invalid validity for {path}: {days} days (must be 1 to {max})", max = MAX_DAYS)]
     Days { days: u32, path: PathBuf },
 }
@@ -158,6 +160,12 @@ fn build(out: &Path, opts: &PkiOptions) -> Result<Vec<(&'static str, String)>, P
 
     let mut server_names: Vec<String> = DEFAULT_HOSTS.iter().map(|h| h.to_string()).collect();
     for h in &opts.hosts {
+        if h.is_empty() || h.contains(char::is_whitespace) {
+            return Err(PkiError::BlankHost {
+                host: h.clone(),
+                path: at("server.pem"),
+            });
+        }
         if !server_names.contains(h) {
             server_names.push(h.clone());
         }
@@ -359,13 +367,20 @@ mod tests {
             ..PkiOptions::default()
         };
         assert!(matches!(build(out, &zero), Err(PkiError::Days { .. })));
+        for blank in ["", "a b"] {
+            let opts = PkiOptions {
+                hosts: vec![blank.into()],
+                ..PkiOptions::default()
+            };
+            assert!(matches!(build(out, &opts), Err(PkiError::BlankHost { .. })));
+        }
         let bad = PkiOptions {
-            hosts: vec!["bad host\u{e9}".into()],
+            hosts: vec!["bad\u{e9}".into()],
             ..PkiOptions::default()
         };
         let e = build(out, &bad).err();
         assert!(
-            matches!(&e, Some(PkiError::Host { host, .. }) if host == "bad host\u{e9}"),
+            matches!(&e, Some(PkiError::Host { host, .. }) if host == "bad\u{e9}"),
             "{e:?}"
         );
         let msg = e.map(|e| e.to_string()).unwrap_or_default();
