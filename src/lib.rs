@@ -11,6 +11,7 @@ pub mod cli;
 pub mod codec;
 pub mod coverage;
 pub mod event;
+pub mod pki;
 pub mod report;
 pub mod rules;
 pub mod run;
