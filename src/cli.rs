@@ -24,10 +24,29 @@ pub enum Command {
     Rules,
     /// Which normative statements are checked by a rule or a case, per version and role.
     Coverage(CoverageArgs),
+    /// Write the test PKI (CA, server, client and broken client certificates) as PEM files.
+    ///
+    /// Files: ca.pem/.key, server.pem/.key, client.pem/.key, foreign-ca.pem/.key,
+    /// client-foreign, client-expired, client-notyet, client-noclientauth,
+    /// server-wronghost (.pem/.key each). Test-only keys: never use them in production.
+    Certs(CertsArgs),
     /// Check every MQTT flow of pcap/pcapng captures against the same rules, offline.
     ///
     /// Exit status: 0 no finding, 1 findings, 2 nothing readable.
     Analyze(AnalyzeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CertsArgs {
+    /// Directory to write into (created if missing)
+    #[arg(long, value_name = "DIR", default_value = "certs")]
+    pub out: PathBuf,
+    /// Extra server certificate name or IP (repeatable); localhost, 127.0.0.1 and ::1 are always in
+    #[arg(long = "host", value_name = "NAME")]
+    pub hosts: Vec<String>,
+    /// Validity of the good certificates, in days
+    #[arg(long, value_name = "N", default_value_t = 3650)]
+    pub days: u32,
 }
 
 #[derive(Debug, Args)]

@@ -61,6 +61,18 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Analyze(args) => analyze_cmd(args),
+        Command::Certs(args) => {
+            let opts = mqttspec::pki::PkiOptions {
+                hosts: args.hosts,
+                days: args.days,
+            };
+            let files = mqttspec::pki::generate(&args.out, &opts)?;
+            for f in &files {
+                println!("{}", f.display());
+            }
+            eprintln!("mqttspec: wrote {} files (test-only keys)", files.len());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Coverage(args) => {
             let cases = load_paths(&default_paths(&args.paths))?;
             let cells = mqttspec::coverage::compute(&cases);
