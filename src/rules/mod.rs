@@ -116,9 +116,18 @@ impl Finding {
     }
 }
 
+fn applicable(rules: &[Box<dyn Rule>], version: Version) -> Vec<bool> {
+    rules
+        .iter()
+        .map(|r| r.meta().versions.contains(&version))
+        .collect()
+}
+
 /// Feeds events to a session and a fresh rule set per connection.
 pub struct Monitor {
     conns: BTreeMap<ConnId, (Session, Vec<Box<dyn Rule>>)>,
+    /// Per connection: which rules apply to the session's current version.
+    active: BTreeMap<ConnId, (Version, Vec<bool>)>,
     default_version: Version,
     findings: Vec<Finding>,
 }
@@ -128,6 +137,7 @@ impl Monitor {
     pub fn new(default_version: Version) -> Monitor {
         Monitor {
             conns: BTreeMap::new(),
+            active: BTreeMap::new(),
             default_version,
             findings: Vec::new(),
         }
@@ -140,13 +150,22 @@ impl Monitor {
             .conns
             .entry(event.conn)
             .or_insert_with(|| (Session::new(version), all_rules()));
-        for r in rules.iter_mut() {
-            if r.meta().versions.contains(&session.version) {
+        let (active_version, active) = self
+            .active
+            .entry(event.conn)
+            .or_insert_with(|| (session.version, applicable(rules, session.version)));
+        if *active_version != session.version {
+            *active_version = session.version;
+            *active = applicable(rules, session.version);
+        }
+        for (r, on) in rules.iter_mut().zip(active.iter()) {
+            if *on {
                 r.observe(event, session, &mut self.findings);
             }
         }
         session.apply(event);
         if let EventKind::Closed { .. } = event.kind {
+            self.active.remove(&event.conn);
             if let Some((session, mut rules)) = self.conns.remove(&event.conn) {
                 for r in rules.iter_mut() {
                     if r.meta().versions.contains(&session.version) {
