@@ -45,6 +45,22 @@ pub fn id_list<'a>(ids: impl Iterator<Item = &'a u16>) -> String {
     }
 }
 
+/// A PUBLISH sent by `actor`, when its sequence state can be trusted.
+pub fn own_publish<'a>(
+    actor: Side,
+    event: &'a Event,
+    session: &Session,
+) -> Option<(Direction, &'a crate::codec::Publish)> {
+    let (dir, _, d) = packet(event)?;
+    if dir.sender() != actor || unreliable_for(actor, session) {
+        return None;
+    }
+    match &d.packet {
+        Packet::Publish(p) => Some((dir, p)),
+        _ => None,
+    }
+}
+
 /// Whether judging `actor` on sequence state is unsafe: bytes were lost, or
 /// (judging the server) the client sent malformed packets.
 pub fn unreliable_for(actor: Side, session: &Session) -> bool {

@@ -1,7 +1,7 @@
 //! Section 2.3 packet identifiers: acknowledgements refer to a packet in
 //! flight, and a sender does not reuse an id still in use for a new message.
 
-use super::common::{id_list, packet, pick, unreliable_for, ALL};
+use super::common::{id_list, own_publish, packet, pick, ALL};
 use super::{Finding, Rule, RuleMeta};
 use crate::codec::Packet;
 use crate::event::{Direction, Event, Side};
@@ -123,13 +123,7 @@ impl Rule for PublishIdNotInUse {
         self.meta
     }
     fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
-        let Some((dir, _, d)) = packet(event) else {
-            return;
-        };
-        if dir.sender() != self.meta.actor || unreliable_for(self.meta.actor, session) {
-            return;
-        }
-        let Packet::Publish(p) = &d.packet else {
+        let Some((dir, p)) = own_publish(self.meta.actor, event, session) else {
             return;
         };
         if let Some(Reuse::NewMessage { previous_index }) = session.reuse_of(dir, p) {

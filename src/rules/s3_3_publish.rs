@@ -1,7 +1,7 @@
 //! Section 3.3 PUBLISH: DUP flag use, wildcard-free topic names, and what the
 //! server may deliver given the connection's subscriptions.
 
-use super::common::{packet, pick, unreliable_for, ALL};
+use super::common::{own_publish, packet, pick, ALL};
 use super::{Finding, Rule, RuleMeta};
 use crate::codec::Packet;
 use crate::event::{Direction, Event, Side};
@@ -157,13 +157,7 @@ impl Rule for ResentPublishHasDup {
         self.meta
     }
     fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
-        let Some((dir, _, d)) = packet(event) else {
-            return;
-        };
-        if dir.sender() != self.meta.actor || unreliable_for(self.meta.actor, session) {
-            return;
-        }
-        let Packet::Publish(p) = &d.packet else {
+        let Some((dir, p)) = own_publish(self.meta.actor, event, session) else {
             return;
         };
         if p.dup {
