@@ -187,12 +187,10 @@ fn looks_like_connect(b: &[u8]) -> bool {
     if b.first() != Some(&0x10) {
         return false;
     }
-    // Skip the remaining length (1-4 bytes).
-    let mut i = 1;
-    while i < b.len() && i <= 4 && b[i] & 0x80 != 0 {
-        i += 1;
-    }
-    let rest = b.get(i + 1..).unwrap_or(&[]);
+    let crate::codec::Length::Known { header_len, .. } = crate::codec::peek_length(b) else {
+        return false;
+    };
+    let rest = b.get(header_len..).unwrap_or(&[]);
     rest.starts_with(b"\x00\x04MQTT") || rest.starts_with(b"\x00\x06MQIsdp")
 }
 

@@ -1,58 +1,46 @@
 //! Finding the next plausible MQTT packet boundary in a byte stream after a
 //! gap, so framing can resume without inventing packets.
 
-/// Length of a plausible packet starting at `buf[0]`, if its header is
-/// plausible: a defined type, the flags that type requires, a remaining
-/// length of at most 4 bytes and at most `max_len`. `None` when more bytes
-/// are needed or the header is implausible (see [`header`]).
+use crate::codec::{peek_length, Length, PacketType};
+
+/// Whether a plausible packet starts at `buf[0]`: a defined type, the
+/// fixed-header flags that type requires (PUBLISH: QoS 0-2), a remaining
+/// length of at most 4 bytes that fits the type and `max_len`.
 pub fn header(buf: &[u8], max_len: usize) -> Header {
     let Some(&first) = buf.first() else {
         return Header::NeedMore;
     };
-    let kind = first >> 4;
+    let kind = PacketType::from_nibble(first >> 4);
     let flags = first & 0x0f;
-    let plausible_type = match kind {
-        1..=14 => true,
-        15 => true, // AUTH (5.0)
-        _ => false,
+    let flags_ok = match kind.required_flags() {
+        Some(required) => flags == required,
+        None => flags & 0x06 != 0x06,
     };
-    let flags_ok = match kind {
-        3 => flags & 0x06 != 0x06, // PUBLISH: any DUP/RETAIN, QoS 0-2
-        6 | 8 | 10 => flags == 0x02,
-        _ => flags == 0,
-    };
-    if !plausible_type || !flags_ok {
+    if kind == PacketType::Reserved || !flags_ok {
         return Header::Implausible;
     }
-    let mut len: usize = 0;
-    let mut mult: usize = 1;
-    for i in 1..=4 {
-        let Some(&b) = buf.get(i) else {
-            return Header::NeedMore;
-        };
-        len += usize::from(b & 0x7f) * mult;
-        mult *= 128;
-        if b & 0x80 == 0 {
-            let total = i + 1 + len;
-            // Fixed-size packets must have their exact size.
-            let exact = match kind {
-                2 => Some(2..=usize::MAX), // CONNACK: 2 (3.1.1) or more (5.0)
-                4..=7 | 11 => Some(2..=usize::MAX),
-                12 | 13 => Some(0..=0),
-                _ => None,
-            };
-            if let Some(r) = exact {
-                if !r.contains(&len) {
-                    return Header::Implausible;
-                }
-            }
-            if total > max_len {
-                return Header::Implausible;
-            }
-            return Header::Packet(total);
-        }
+    let (len, header_len) = match peek_length(buf) {
+        Length::Known { value, header_len } => (value as usize, header_len),
+        Length::NeedMore => return Header::NeedMore,
+        Length::TooLong => return Header::Implausible,
+    };
+    // Packets of a fixed size must have it: acks 2 bytes or more (5.0 adds
+    // a reason code and properties), PINGREQ/PINGRESP none.
+    let size_ok = match kind {
+        PacketType::Connack
+        | PacketType::Puback
+        | PacketType::Pubrec
+        | PacketType::Pubrel
+        | PacketType::Pubcomp
+        | PacketType::Unsuback => len >= 2,
+        PacketType::Pingreq | PacketType::Pingresp => len == 0,
+        _ => true,
+    };
+    let total = header_len + len;
+    if !size_ok || total > max_len {
+        return Header::Implausible;
     }
-    Header::Implausible
+    Header::Packet(total)
 }
 
 /// What [`header`] found.

@@ -277,15 +277,13 @@ fn validate_step(s: &RawStep, opened: &mut BTreeSet<String>) -> Result<Action, S
             "`{key}` on connection `{conn}` before any `connect` or `open` of it"
         ));
     }
-    let allow = |fields: &[(&str, bool)]| -> Result<(), String> {
-        for (name, present) in fields {
-            if *present {
-                return Err(format!("`{name}` does not apply to a `{key}` step"));
-            }
-        }
-        Ok(())
-    };
-    let connect_only = [
+    // Every option a step may carry, and the actions it applies to.
+    let options = [
+        ("packet", s.packet.is_some()),
+        ("hex", s.hex.is_some()),
+        ("override", s.overrides.is_some()),
+        ("one_of", s.one_of.is_some()),
+        ("within_ms", s.within_ms.is_some()),
         ("client_id", s.client_id.is_some()),
         ("same_client_as", s.same_client_as.is_some()),
         ("clean_session", s.clean_session.is_some()),
@@ -300,30 +298,28 @@ fn validate_step(s: &RawStep, opened: &mut BTreeSet<String>) -> Result<Action, S
         ("connack", s.connack.is_some()),
         ("properties", s.properties.is_some()),
     ];
+    let applies = |name: &str| -> bool {
+        match key {
+            "send" => matches!(name, "packet" | "hex" | "override"),
+            "expect" => matches!(name, "packet" | "one_of" | "within_ms"),
+            "expect_none" => matches!(name, "packet" | "within_ms"),
+            "expect_close" => name == "within_ms",
+            "connect" => !matches!(name, "packet" | "hex" | "override" | "one_of"),
+            _ => false,
+        }
+    };
+    if let Some((name, _)) = options
+        .iter()
+        .find(|(name, present)| *present && !applies(name))
+    {
+        return Err(format!("`{name}` does not apply to a `{key}` step"));
+    }
     let within = |default| s.within_ms.map(Duration::from_millis).unwrap_or(default);
     let action = match key {
-        "open" | "drop" | "disconnect" => {
-            allow(&connect_only)?;
-            allow(&[
-                ("packet", s.packet.is_some()),
-                ("hex", s.hex.is_some()),
-                ("one_of", s.one_of.is_some()),
-                ("within_ms", s.within_ms.is_some()),
-                ("override", s.overrides.is_some()),
-            ])?;
-            match key {
-                "open" => Action::Open { conn: conn.clone() },
-                "drop" => Action::Drop { conn: conn.clone() },
-                _ => Action::Disconnect { conn: conn.clone() },
-            }
-        }
+        "open" => Action::Open { conn: conn.clone() },
+        "drop" => Action::Drop { conn: conn.clone() },
+        "disconnect" => Action::Disconnect { conn: conn.clone() },
         "connect" => {
-            allow(&[
-                ("packet", s.packet.is_some()),
-                ("hex", s.hex.is_some()),
-                ("one_of", s.one_of.is_some()),
-                ("override", s.overrides.is_some()),
-            ])?;
             let spec = RawPacket {
                 kind: "connect".into(),
                 client_id: s.client_id.clone(),
@@ -366,50 +362,37 @@ fn validate_step(s: &RawStep, opened: &mut BTreeSet<String>) -> Result<Action, S
                 same_client_as: s.same_client_as.clone(),
             }
         }
-        "send" => {
-            allow(&connect_only)?;
-            allow(&[
-                ("one_of", s.one_of.is_some()),
-                ("within_ms", s.within_ms.is_some()),
-            ])?;
-            match (&s.packet, &s.hex) {
-                (Some(p), None) => {
-                    check_kind(&p.kind)?;
-                    let overrides = s.overrides.clone().unwrap_or_default();
-                    overrides
-                        .to_overrides()
-                        .map_err(|e| format!("override: {e}"))?;
-                    Action::Send {
-                        conn: conn.clone(),
-                        what: Send::Packet {
-                            packet: Box::new(p.clone()),
-                            overrides,
-                        },
-                    }
-                }
-                (None, Some(h)) => {
-                    if s.overrides.is_some() {
-                        return Err("`override` applies to `packet`, not to `hex`".into());
-                    }
-                    let bytes =
-                        crate::codec::text::parse_hex(h).map_err(|e| format!("hex: {e}"))?;
-                    Action::Send {
-                        conn: conn.clone(),
-                        what: Send::Hex(bytes),
-                    }
-                }
-                (Some(_), Some(_)) => return Err("give either `packet` or `hex`, not both".into()),
-                (None, None) => {
-                    return Err("`send` needs `packet = { type = … }` or `hex = \"…\"`".into())
+        "send" => match (&s.packet, &s.hex) {
+            (Some(p), None) => {
+                check_kind(&p.kind)?;
+                let overrides = s.overrides.clone().unwrap_or_default();
+                overrides
+                    .to_overrides()
+                    .map_err(|e| format!("override: {e}"))?;
+                Action::Send {
+                    conn: conn.clone(),
+                    what: Send::Packet {
+                        packet: Box::new(p.clone()),
+                        overrides,
+                    },
                 }
             }
-        }
+            (None, Some(h)) => {
+                if s.overrides.is_some() {
+                    return Err("`override` applies to `packet`, not to `hex`".into());
+                }
+                let bytes = crate::codec::text::parse_hex(h).map_err(|e| format!("hex: {e}"))?;
+                Action::Send {
+                    conn: conn.clone(),
+                    what: Send::Hex(bytes),
+                }
+            }
+            (Some(_), Some(_)) => return Err("give either `packet` or `hex`, not both".into()),
+            (None, None) => {
+                return Err("`send` needs `packet = { type = … }` or `hex = \"…\"`".into())
+            }
+        },
         "expect" => {
-            allow(&connect_only)?;
-            allow(&[
-                ("hex", s.hex.is_some()),
-                ("override", s.overrides.is_some()),
-            ])?;
             let alternatives =
                 match (&s.packet, &s.one_of) {
                     (Some(p), None) => {
@@ -439,12 +422,6 @@ fn validate_step(s: &RawStep, opened: &mut BTreeSet<String>) -> Result<Action, S
             }
         }
         "expect_none" => {
-            allow(&connect_only)?;
-            allow(&[
-                ("hex", s.hex.is_some()),
-                ("one_of", s.one_of.is_some()),
-                ("override", s.overrides.is_some()),
-            ])?;
             if let Some(p) = &s.packet {
                 check_kind(&p.kind)?;
             }
@@ -454,19 +431,10 @@ fn validate_step(s: &RawStep, opened: &mut BTreeSet<String>) -> Result<Action, S
                 within: within(super::DEFAULT_NONE_WINDOW),
             }
         }
-        "expect_close" => {
-            allow(&connect_only)?;
-            allow(&[
-                ("packet", s.packet.is_some()),
-                ("hex", s.hex.is_some()),
-                ("one_of", s.one_of.is_some()),
-                ("override", s.overrides.is_some()),
-            ])?;
-            Action::ExpectClose {
-                conn: conn.clone(),
-                within: within(super::DEFAULT_WITHIN),
-            }
-        }
+        "expect_close" => Action::ExpectClose {
+            conn: conn.clone(),
+            within: within(super::DEFAULT_WITHIN),
+        },
         _ => return Err(format!("unknown action `{key}`: expected one of {ACTIONS}")),
     };
     match &action {

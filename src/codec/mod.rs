@@ -20,5 +20,5 @@ pub use decode::{decode, Decoded, Violation, ViolationKind};
 pub use encode::{encode, encode_with, Overrides};
 pub use packet::*;
 pub use properties::{Properties, Property, Value};
-pub use stream::{FrameError, Framed, Framer};
+pub use stream::{peek_length, FrameError, Framed, Framer, Length};
 pub use text::Text;

@@ -30,6 +30,36 @@ pub enum FrameError {
     AfterError,
 }
 
+/// The fixed header's remaining length, read from a buffer that starts at a
+/// packet's first byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Length {
+    /// The remaining length and the size of the fixed header.
+    Known { value: u32, header_len: usize },
+    /// The buffer ends inside the fixed header.
+    NeedMore,
+    /// The length has a fifth byte: the stream cannot be framed.
+    TooLong,
+}
+
+/// Read the remaining length of the packet starting at `buf[0]`.
+pub fn peek_length(buf: &[u8]) -> Length {
+    let mut value: u32 = 0;
+    for i in 1..=4 {
+        let Some(&b) = buf.get(i) else {
+            return Length::NeedMore;
+        };
+        value |= u32::from(b & 0x7f) << (7 * (i - 1));
+        if b & 0x80 == 0 {
+            return Length::Known {
+                value,
+                header_len: i + 1,
+            };
+        }
+    }
+    Length::TooLong
+}
+
 /// Incremental packet framer for one direction of one connection.
 #[derive(Debug)]
 pub struct Framer {
@@ -78,50 +108,19 @@ impl Framer {
             return None;
         }
         if self.broken {
-            let bytes = self.buf.split().freeze();
-            let offset = self.offset;
-            self.offset += bytes.len() as u64;
-            return Some(Framed::Malformed {
-                offset,
-                bytes,
-                error: FrameError::AfterError,
-            });
+            return Some(self.take_all(FrameError::AfterError));
         }
-        // Remaining length: up to 4 bytes after the first.
-        let mut len: u64 = 0;
-        let mut mult: u64 = 1;
-        let mut i = 1usize;
-        loop {
-            if i > 4 {
+        let total = match peek_length(&self.buf) {
+            Length::NeedMore => return None,
+            Length::TooLong => {
                 self.broken = true;
-                let bytes = self.buf.split().freeze();
-                let offset = self.offset;
-                self.offset += bytes.len() as u64;
-                return Some(Framed::Malformed {
-                    offset,
-                    bytes,
-                    error: FrameError::LengthTooLong,
-                });
+                return Some(self.take_all(FrameError::LengthTooLong));
             }
-            let b = *self.buf.get(i)?;
-            len += u64::from(b & 0x7f) * mult;
-            mult *= 128;
-            i += 1;
-            if b & 0x80 == 0 {
-                break;
-            }
-        }
-        let total = i as u64 + len;
+            Length::Known { value, header_len } => header_len as u64 + u64::from(value),
+        };
         if total > u64::from(self.max_packet) {
             self.broken = true;
-            let bytes = self.buf.split().freeze();
-            let offset = self.offset;
-            self.offset += bytes.len() as u64;
-            return Some(Framed::Malformed {
-                offset,
-                bytes,
-                error: FrameError::TooLarge(self.max_packet),
-            });
+            return Some(self.take_all(FrameError::TooLarge(self.max_packet)));
         }
         if (self.buf.len() as u64) < total {
             return None;
@@ -138,17 +137,23 @@ impl Framer {
         if self.buf.is_empty() {
             return None;
         }
+        let error = if self.broken {
+            FrameError::AfterError
+        } else {
+            FrameError::Truncated
+        };
+        Some(self.take_all(error))
+    }
+
+    /// Everything buffered, as unframeable bytes.
+    fn take_all(&mut self, error: FrameError) -> Framed {
         let bytes = self.buf.split().freeze();
         let offset = self.offset;
         self.offset += bytes.len() as u64;
-        Some(Framed::Malformed {
+        Framed::Malformed {
             offset,
             bytes,
-            error: if self.broken {
-                FrameError::AfterError
-            } else {
-                FrameError::Truncated
-            },
-        })
+            error,
+        }
     }
 }

@@ -45,20 +45,25 @@ pub fn id_list<'a>(ids: impl Iterator<Item = &'a u16>) -> String {
     }
 }
 
+/// A PUBLISH sent by `actor`.
+pub fn sent_publish(actor: Side, event: &Event) -> Option<(Direction, &crate::codec::Publish)> {
+    let (dir, _, d) = packet(event)?;
+    match &d.packet {
+        Packet::Publish(p) if dir.sender() == actor => Some((dir, p)),
+        _ => None,
+    }
+}
+
 /// A PUBLISH sent by `actor`, when its sequence state can be trusted.
 pub fn own_publish<'a>(
     actor: Side,
     event: &'a Event,
     session: &Session,
 ) -> Option<(Direction, &'a crate::codec::Publish)> {
-    let (dir, _, d) = packet(event)?;
-    if dir.sender() != actor || unreliable_for(actor, session) {
+    if unreliable_for(actor, session) {
         return None;
     }
-    match &d.packet {
-        Packet::Publish(p) => Some((dir, p)),
-        _ => None,
-    }
+    sent_publish(actor, event)
 }
 
 /// Whether judging `actor` on sequence state is unsafe: bytes were lost, or

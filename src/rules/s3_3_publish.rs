@@ -1,7 +1,7 @@
 //! Section 3.3 PUBLISH: DUP flag use, wildcard-free topic names, and what the
 //! server may deliver given the connection's subscriptions.
 
-use super::common::{own_publish, packet, pick, ALL};
+use super::common::{own_publish, packet, pick, sent_publish, ALL};
 use super::{Finding, Rule, RuleMeta};
 use crate::codec::Packet;
 use crate::event::{Direction, Event, Side};
@@ -46,20 +46,15 @@ impl Rule for Qos0PublishWithoutDup {
         self.meta
     }
     fn observe(&mut self, event: &Event, _session: &Session, out: &mut Vec<Finding>) {
-        let Some((dir, _, d)) = packet(event) else {
+        let Some((_, p)) = sent_publish(self.meta.actor, event) else {
             return;
         };
-        if dir.sender() != self.meta.actor {
-            return;
-        }
-        if let Packet::Publish(p) = &d.packet {
-            if p.qos == 0 && p.dup {
-                out.push(Finding::new(
-                    self.meta,
-                    event,
-                    format!("QoS 0 PUBLISH on \"{}\" has DUP = 1, expected 0", p.topic),
-                ));
-            }
+        if p.qos == 0 && p.dup {
+            out.push(Finding::new(
+                self.meta,
+                event,
+                format!("QoS 0 PUBLISH on \"{}\" has DUP = 1, expected 0", p.topic),
+            ));
         }
     }
 }
@@ -98,23 +93,18 @@ impl Rule for PublishTopicWithoutWildcards {
         self.meta
     }
     fn observe(&mut self, event: &Event, _session: &Session, out: &mut Vec<Finding>) {
-        let Some((dir, _, d)) = packet(event) else {
+        let Some((_, p)) = sent_publish(self.meta.actor, event) else {
             return;
         };
-        if dir.sender() != self.meta.actor {
-            return;
-        }
-        if let Packet::Publish(p) = &d.packet {
-            if p.topic.as_bytes().iter().any(|b| *b == b'#' || *b == b'+') {
-                out.push(Finding::new(
-                    self.meta,
-                    event,
-                    format!(
-                        "PUBLISH topic name \"{}\" contains a wildcard character",
-                        p.topic
-                    ),
-                ));
-            }
+        if p.topic.as_bytes().iter().any(|b| *b == b'#' || *b == b'+') {
+            out.push(Finding::new(
+                self.meta,
+                event,
+                format!(
+                    "PUBLISH topic name \"{}\" contains a wildcard character",
+                    p.topic
+                ),
+            ));
         }
     }
 }

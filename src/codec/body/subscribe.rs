@@ -3,6 +3,7 @@
 
 use super::super::decode::ViolationKind;
 use super::super::packet::{Suback, Subscribe, Subscription, Unsuback, Unsubscribe};
+use super::super::properties::Properties;
 use super::super::property_wire::{decode_properties, encode_properties, Place};
 use super::super::wire::{put_text, put_u16, Reader};
 use super::ack::packet_id;
@@ -18,19 +19,36 @@ pub(crate) fn invalid_options(options: u8, v5: bool) -> bool {
     }
 }
 
-pub(crate) fn decode_subscribe(r: &mut Reader<'_>, v5: bool) -> Subscribe {
-    let mut s = Subscribe::default();
-    let Some(id) = packet_id(r) else {
-        return s;
+/// The packet identifier, then the properties in 5.0; None when the body
+/// ends before the identifier.
+fn decode_head(r: &mut Reader<'_>, v5: bool, place: Place) -> Option<(u16, Properties)> {
+    let id = packet_id(r)?;
+    let properties = if v5 {
+        decode_properties(r, place)
+    } else {
+        Properties::default()
     };
-    s.packet_id = id;
-    if v5 {
-        s.properties = decode_properties(r, Place::Subscribe);
-    }
+    Some((id, properties))
+}
+
+/// SUBSCRIBE and UNSUBSCRIBE must carry at least one topic filter.
+fn require_filter(r: &mut Reader<'_>) {
     if r.remaining() == 0 {
         let at = r.pos();
         r.violation(at, ViolationKind::NoTopicFilter);
     }
+}
+
+pub(crate) fn decode_subscribe(r: &mut Reader<'_>, v5: bool) -> Subscribe {
+    let Some((packet_id, properties)) = decode_head(r, v5, Place::Subscribe) else {
+        return Subscribe::default();
+    };
+    let mut s = Subscribe {
+        packet_id,
+        properties,
+        filters: Vec::new(),
+    };
+    require_filter(r);
     while r.remaining() > 0 {
         let Some(filter) = r.text("topic filter") else {
             break;
@@ -48,31 +66,26 @@ pub(crate) fn decode_subscribe(r: &mut Reader<'_>, v5: bool) -> Subscribe {
 }
 
 pub(crate) fn decode_suback(r: &mut Reader<'_>, v5: bool) -> Suback {
-    let mut s = Suback::default();
-    let Some(id) = packet_id(r) else {
-        return s;
+    let Some((packet_id, properties)) = decode_head(r, v5, Place::Suback) else {
+        return Suback::default();
     };
-    s.packet_id = id;
-    if v5 {
-        s.properties = decode_properties(r, Place::Suback);
+    Suback {
+        packet_id,
+        properties,
+        codes: r.rest().to_vec(),
     }
-    s.codes = r.rest().to_vec();
-    s
 }
 
 pub(crate) fn decode_unsubscribe(r: &mut Reader<'_>, v5: bool) -> Unsubscribe {
-    let mut u = Unsubscribe::default();
-    let Some(id) = packet_id(r) else {
-        return u;
+    let Some((packet_id, properties)) = decode_head(r, v5, Place::Unsubscribe) else {
+        return Unsubscribe::default();
     };
-    u.packet_id = id;
-    if v5 {
-        u.properties = decode_properties(r, Place::Unsubscribe);
-    }
-    if r.remaining() == 0 {
-        let at = r.pos();
-        r.violation(at, ViolationKind::NoTopicFilter);
-    }
+    let mut u = Unsubscribe {
+        packet_id,
+        properties,
+        filters: Vec::new(),
+    };
+    require_filter(r);
     while r.remaining() > 0 {
         let Some(filter) = r.text("topic filter") else {
             break;
@@ -84,23 +97,26 @@ pub(crate) fn decode_unsubscribe(r: &mut Reader<'_>, v5: bool) -> Unsubscribe {
 
 /// UNSUBACK: in 3.1.1 only the packet id (anything more is trailing bytes).
 pub(crate) fn decode_unsuback(r: &mut Reader<'_>, v5: bool) -> Unsuback {
-    let mut u = Unsuback::default();
-    let Some(id) = packet_id(r) else {
-        return u;
+    let Some((packet_id, properties)) = decode_head(r, v5, Place::Unsuback) else {
+        return Unsuback::default();
     };
-    u.packet_id = id;
-    if v5 {
-        u.properties = decode_properties(r, Place::Unsuback);
-        u.codes = r.rest().to_vec();
+    Unsuback {
+        packet_id,
+        properties,
+        codes: if v5 { r.rest().to_vec() } else { Vec::new() },
     }
-    u
+}
+
+/// The packet identifier, then the properties in 5.0.
+fn encode_head(out: &mut Vec<u8>, packet_id: u16, properties: &Properties, v5: bool) {
+    put_u16(out, packet_id);
+    if v5 {
+        encode_properties(out, properties);
+    }
 }
 
 pub(crate) fn encode_subscribe(out: &mut Vec<u8>, s: &Subscribe, v5: bool) {
-    put_u16(out, s.packet_id);
-    if v5 {
-        encode_properties(out, &s.properties);
-    }
+    encode_head(out, s.packet_id, &s.properties, v5);
     for f in &s.filters {
         put_text(out, &f.filter);
         out.push(f.options);
@@ -108,18 +124,12 @@ pub(crate) fn encode_subscribe(out: &mut Vec<u8>, s: &Subscribe, v5: bool) {
 }
 
 pub(crate) fn encode_suback(out: &mut Vec<u8>, s: &Suback, v5: bool) {
-    put_u16(out, s.packet_id);
-    if v5 {
-        encode_properties(out, &s.properties);
-    }
+    encode_head(out, s.packet_id, &s.properties, v5);
     out.extend_from_slice(&s.codes);
 }
 
 pub(crate) fn encode_unsubscribe(out: &mut Vec<u8>, u: &Unsubscribe, v5: bool) {
-    put_u16(out, u.packet_id);
-    if v5 {
-        encode_properties(out, &u.properties);
-    }
+    encode_head(out, u.packet_id, &u.properties, v5);
     for f in &u.filters {
         put_text(out, f);
     }
@@ -127,9 +137,6 @@ pub(crate) fn encode_unsubscribe(out: &mut Vec<u8>, u: &Unsubscribe, v5: bool) {
 
 /// UNSUBACK codes are written when present, in 3.1.1 too (a deliberate violation there).
 pub(crate) fn encode_unsuback(out: &mut Vec<u8>, u: &Unsuback, v5: bool) {
-    put_u16(out, u.packet_id);
-    if v5 {
-        encode_properties(out, &u.properties);
-    }
+    encode_head(out, u.packet_id, &u.properties, v5);
     out.extend_from_slice(&u.codes);
 }
