@@ -154,15 +154,8 @@ impl MqttFlow {
     fn collect(&mut self, at: At) {
         let all = self.monitor.findings();
         for f in &all[self.seen_findings..] {
-            self.findings.push(FlowFinding {
-                rule: f.rule,
-                check: f.check,
-                actor: f.actor,
-                message: f.message.clone(),
-                frame: at.frame,
-                time: secs(self.rel(at)),
-                packet: f.packet,
-            });
+            let located = FlowFinding::at(f.clone(), at.frame, secs(self.rel(at)));
+            self.findings.push(located);
         }
         self.seen_findings = all.len();
     }
@@ -370,15 +363,8 @@ impl MqttFlow {
         let monitor = std::mem::replace(&mut self.monitor, Monitor::new(self.version));
         let all = monitor.finish();
         for f in all.into_iter().skip(self.seen_findings) {
-            self.findings.push(FlowFinding {
-                rule: f.rule,
-                check: f.check,
-                actor: f.actor,
-                message: f.message,
-                frame: at.frame,
-                time: secs(self.rel(at)),
-                packet: f.packet,
-            });
+            let located = FlowFinding::at(f, at.frame, secs(self.rel(at)));
+            self.findings.push(located);
         }
         let start = secs(self.rel(self.first));
         let end = secs(self.rel(self.last));

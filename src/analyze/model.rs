@@ -144,3 +144,18 @@ impl FlowReport {
         }
     }
 }
+
+impl FlowFinding {
+    /// A rule finding located at a frame and time of the capture.
+    pub fn at(f: crate::rules::Finding, frame: u64, time: f64) -> FlowFinding {
+        FlowFinding {
+            rule: f.rule,
+            check: f.check,
+            actor: f.actor,
+            message: f.message,
+            frame,
+            time,
+            packet: f.packet,
+        }
+    }
+}

@@ -143,11 +143,6 @@ impl TcpConversation {
         self
     }
 
-    /// The link layer of the frames.
-    pub fn link_type(&self) -> Link {
-        self.link
-    }
-
     /// The time the next frame will carry.
     pub fn now(&self) -> Duration {
         self.now

@@ -85,29 +85,7 @@ impl Recorder {
         bytes: &[u8],
         error: codec::FrameError,
     ) {
-        self.with(|i| {
-            let at = i.start.elapsed();
-            i.wire.push(WireEntry {
-                conn,
-                at_ms: ms(at),
-                what: WireWhat::Malformed {
-                    dir,
-                    hex: short_hex(bytes),
-                    error: error.to_string(),
-                },
-            });
-            let ev = Event {
-                at,
-                conn,
-                kind: EventKind::Malformed {
-                    dir,
-                    offset,
-                    len: bytes.len(),
-                    error,
-                },
-            };
-            i.monitor.feed(&ev);
-        });
+        self.with(|i| i.malformed(conn, dir, offset, bytes, error));
     }
 
     /// Bytes we sent: framed and decoded so the log shows what went out.
@@ -131,19 +109,7 @@ impl Recorder {
                         offset,
                         bytes,
                         error,
-                    } => {
-                        let at = i.start.elapsed();
-                        i.wire.push(WireEntry {
-                            conn,
-                            at_ms: ms(at),
-                            what: WireWhat::Malformed {
-                                dir: Direction::ToServer,
-                                hex: short_hex(&bytes),
-                                error: error.to_string(),
-                            },
-                        });
-                        let _ = offset;
-                    }
+                    } => i.malformed(conn, Direction::ToServer, offset, &bytes, error),
                 }
             }
         });
@@ -207,6 +173,36 @@ impl Recorder {
 }
 
 impl Inner {
+    fn malformed(
+        &mut self,
+        conn: ConnId,
+        dir: Direction,
+        offset: u64,
+        bytes: &[u8],
+        error: codec::FrameError,
+    ) {
+        let at = self.start.elapsed();
+        self.wire.push(WireEntry {
+            conn,
+            at_ms: ms(at),
+            what: WireWhat::Malformed {
+                dir,
+                hex: short_hex(bytes),
+                error: error.to_string(),
+            },
+        });
+        self.monitor.feed(&Event {
+            at,
+            conn,
+            kind: EventKind::Malformed {
+                dir,
+                offset,
+                len: bytes.len(),
+                error,
+            },
+        });
+    }
+
     fn event(&mut self, conn: ConnId, kind: EventKind) {
         let at = self.start.elapsed();
         let what = match &kind {
