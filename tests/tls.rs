@@ -9,50 +9,17 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use mqttspec::pki::{generate, PkiOptions};
 
-struct TlsBroker {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for TlsBroker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn tls_broker(certs: &Path) -> TlsBroker {
-    for _ in 0..5 {
-        let port = common::free_port();
-        let conf = certs.join("mosquitto.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "user root\nlistener {port} 127.0.0.1\ncafile {d}/ca.pem\ncertfile {d}/server.pem\nkeyfile {d}/server.key\nrequire_certificate true\nallow_anonymous true\npersistence false\nlog_dest none\n",
-                d = certs.display()
-            ),
+/// mosquitto with a TLS listener that requires a client certificate from `certs`.
+fn tls_broker(certs: &Path) -> common::Mosquitto {
+    let d = certs.display().to_string();
+    common::Mosquitto::start_with(move |port| {
+        format!(
+            "user root\nlistener {port} 127.0.0.1\ncafile {d}/ca.pem\ncertfile {d}/server.pem\nkeyfile {d}/server.key\nrequire_certificate true\nallow_anonymous true\npersistence false\nlog_dest none\n"
         )
-        .unwrap();
-        let mut child = Command::new("mosquitto")
-            .arg("-c")
-            .arg(&conf)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("mosquitto must be installed");
-        if common::wait_port(port, Duration::from_secs(10)) {
-            return TlsBroker { child, port };
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    panic!("mosquitto with TLS did not start");
+    })
 }
 
 fn pki() -> tempfile::TempDir {

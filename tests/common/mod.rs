@@ -43,20 +43,23 @@ pub struct Mosquitto {
 impl Mosquitto {
     /// Start `mosquitto` (Debian package) with our own config on a free port.
     pub fn start() -> Mosquitto {
+        Mosquitto::start_with(|port| {
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\nmax_keepalive 65535\n"
+            )
+        })
+    }
+
+    /// Start `mosquitto` with the config `conf(port)` on a free port.
+    pub fn start_with(conf: impl Fn(u16) -> String) -> Mosquitto {
         let dir = tempfile::tempdir().unwrap();
         for _ in 0..5 {
             let port = free_port();
-            let conf = dir.path().join("mosquitto.conf");
-            std::fs::write(
-                &conf,
-                format!(
-                    "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\nmax_keepalive 65535\n"
-                ),
-            )
-            .unwrap();
+            let path = dir.path().join("mosquitto.conf");
+            std::fs::write(&path, conf(port)).unwrap();
             let mut child = Command::new("mosquitto")
                 .arg("-c")
-                .arg(&conf)
+                .arg(&path)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
