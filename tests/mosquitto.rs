@@ -28,19 +28,6 @@ struct Deviation {
     intermittent: bool,
 }
 
-fn mosquitto_version() -> String {
-    let out = std::process::Command::new("mosquitto")
-        .arg("-h")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    text.split_whitespace()
-        .skip_while(|w| *w != "version")
-        .nth(1)
-        .unwrap_or("unknown")
-        .to_string()
-}
-
 fn known_deviations(version: &str) -> BTreeMap<String, Deviation> {
     let path = common::root().join(format!("tests/known-deviations/mosquitto-{version}.toml"));
     match std::fs::read_to_string(&path) {
@@ -71,7 +58,7 @@ fn whole_suite_against_mosquitto() {
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
     let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap())
         .unwrap_or_else(|e| panic!("{e}\n{out}"));
-    let version = mosquitto_version();
+    let version = common::mosquitto_version();
     let known = known_deviations(&version);
     let mut problems = Vec::new();
     for c in report["cases"].as_array().unwrap() {

@@ -132,14 +132,7 @@ pub fn mqttspec_in(dir: &Path, args: &[&str]) -> Output {
 
 /// Case ids listed in tests/known-deviations/ for the installed mosquitto.
 pub fn known_deviations() -> Vec<String> {
-    let out = Command::new("mosquitto").arg("-h").output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let version = text
-        .split_whitespace()
-        .skip_while(|w| *w != "version")
-        .nth(1)
-        .unwrap_or("unknown")
-        .to_string();
+    let version = mosquitto_version();
     let path = root().join(format!("tests/known-deviations/mosquitto-{version}.toml"));
     let Ok(t) = std::fs::read_to_string(path) else {
         return Vec::new();
@@ -153,4 +146,15 @@ pub fn known_deviations() -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The installed mosquitto's version ("2.0.11"), from `mosquitto -h`.
+pub fn mosquitto_version() -> String {
+    let out = Command::new("mosquitto").arg("-h").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.split_whitespace()
+        .skip_while(|w| *w != "version")
+        .nth(1)
+        .unwrap_or("unknown")
+        .to_string()
 }
