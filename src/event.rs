@@ -55,6 +55,17 @@ pub enum ClosedBy {
     Unknown,
 }
 
+impl ClosedBy {
+    /// "client", "server" or "unknown", as in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            ClosedBy::Client => "client",
+            ClosedBy::Server => "server",
+            ClosedBy::Unknown => "unknown",
+        }
+    }
+}
+
 /// Connection number within a run, case or capture.
 pub type ConnId = u32;
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::capture::{At, Endpoint};
-use crate::codec::{self, Framed, Framer, Packet, PacketType, Version};
+use crate::codec::{self, Framed, Framer, Packet, Version};
 use crate::event::{ClosedBy, Direction, Event, EventKind};
 use crate::rules::Monitor;
 
@@ -266,7 +266,7 @@ impl MqttFlow {
                 );
             }
         }
-        *self.counts.entry(type_name(t)).or_insert(0) += 1;
+        *self.counts.entry(t.name()).or_insert(0) += 1;
         match dir {
             Direction::ToServer => self.to_server += 1,
             Direction::ToClient => self.to_client += 1,
@@ -346,16 +346,8 @@ impl MqttFlow {
                 );
             }
         }
-        let closed = match by {
-            Some(e) if e == self.client_end => ClosedBy::Client,
-            Some(_) => ClosedBy::Server,
-            None => ClosedBy::Unknown,
-        };
-        self.closed_by = match closed {
-            ClosedBy::Client => "client",
-            ClosedBy::Server => "server",
-            ClosedBy::Unknown => "unknown",
-        };
+        let closed = closed_by(by, self.client_end);
+        self.closed_by = closed.name();
         if by.is_some() {
             self.close_frame = Some(close_at.frame);
         }
@@ -418,6 +410,15 @@ fn without_statement(kind: &codec::ViolationKind) -> Option<String> {
     })
 }
 
+/// Who closed, in MQTT roles, from the TCP endpoint that did.
+pub fn closed_by(by: Option<Endpoint>, client_end: Endpoint) -> ClosedBy {
+    match by {
+        Some(e) if e == client_end => ClosedBy::Client,
+        Some(_) => ClosedBy::Server,
+        None => ClosedBy::Unknown,
+    }
+}
+
 fn dir_index(d: Direction) -> usize {
     match d {
         Direction::ToServer => 0,
@@ -430,10 +431,6 @@ fn side(d: Direction) -> &'static str {
         Direction::ToServer => "client→server",
         Direction::ToClient => "server→client",
     }
-}
-
-fn type_name(t: PacketType) -> &'static str {
-    t.name()
 }
 
 /// Seconds as f64, rounded to microseconds.

@@ -376,11 +376,7 @@ impl TlsFlow {
     }
 
     fn close(self, by: Option<Endpoint>, close_at: At, at: At, origin: Duration) -> FlowReport {
-        let closed_by = match by {
-            Some(e) if e == self.client_end => "client",
-            Some(_) => "server",
-            None => "unknown",
-        };
+        let closed_by = flow::closed_by(by, self.client_end).name();
         let summary = self.tls.summary();
         FlowReport {
             flow: self.number,

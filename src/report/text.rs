@@ -114,7 +114,7 @@ pub fn case_details(c: &CaseReport) -> String {
                     format!("{} malformed ({error}): {hex}", dir.arrow())
                 }
                 WireWhat::Closed { by, reason } => {
-                    let mut s = format!("closed by {by:?}").to_lowercase();
+                    let mut s = format!("closed by {}", by.name());
                     if let Some(r) = reason {
                         s.push_str(&format!(" ({r})"));
                     }
