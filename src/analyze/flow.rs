@@ -3,7 +3,6 @@
 //! into the same events live runs produce and feeds them to a [`Monitor`],
 //! locating each finding at the frame where its packet ended.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,7 +54,8 @@ pub struct MqttFlow {
     seen_findings: usize,
     findings: Vec<FlowFinding>,
     problems: Vec<NoticeReport>,
-    counts: BTreeMap<&'static str, u64>,
+    /// Packets per type, by fixed-header nibble.
+    counts: [u64; 16],
     to_server: u64,
     to_client: u64,
     client_id: Option<String>,
@@ -108,7 +108,7 @@ impl MqttFlow {
             seen_findings: 0,
             findings: Vec::new(),
             problems: Vec::new(),
-            counts: BTreeMap::new(),
+            counts: [0; 16],
             to_server: 0,
             to_client: 0,
             client_id: None,
@@ -266,7 +266,7 @@ impl MqttFlow {
                 );
             }
         }
-        *self.counts.entry(t.name()).or_insert(0) += 1;
+        self.counts[usize::from(t.nibble())] += 1;
         match dir {
             Direction::ToServer => self.to_server += 1,
             Direction::ToClient => self.to_client += 1,
@@ -379,7 +379,13 @@ impl MqttFlow {
             end,
             closed_by: self.closed_by,
             close_frame: self.close_frame,
-            packets: self.counts,
+            packets: (0..16u8)
+                .filter(|n| self.counts[usize::from(*n)] > 0)
+                .map(|n| {
+                    let t = codec::PacketType::from_nibble(n);
+                    (t.name(), self.counts[usize::from(n)])
+                })
+                .collect(),
             packets_to_server: self.to_server,
             packets_to_client: self.to_client,
             problems: self.problems,

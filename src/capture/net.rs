@@ -8,7 +8,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use etherparse::{EtherType, IpNumber, LaxNetSlice, LaxSlicedPacket, TcpHeaderSlice};
+use etherparse::{EtherType, IpNumber, LaxIpSlice, LaxNetSlice, LaxSlicedPacket, TcpHeaderSlice};
 
 use super::{Frame, Segment, TcpFlags};
 
@@ -44,39 +44,73 @@ pub mod linktype {
 /// Slice one frame.
 pub fn slice<'a>(frame: &Frame<'a>) -> Sliced<'a> {
     let d = frame.data;
-    let packet = match frame.linktype {
-        linktype::ETHERNET => match LaxSlicedPacket::from_ethernet(d) {
-            Ok(p) => p,
-            Err(_) => return Sliced::Malformed("Ethernet header cut short"),
+    match frame.linktype {
+        linktype::ETHERNET => match (d.get(12..14), d.get(14..)) {
+            (Some(t), Some(rest)) if is_ip(t) => from_ip_after_link(rest),
+            _ => match LaxSlicedPacket::from_ethernet(d) {
+                Ok(p) => from_packet(&p),
+                Err(_) => Sliced::Malformed("Ethernet header cut short"),
+            },
         },
         linktype::NULL | linktype::LOOP => match d.get(4..) {
-            Some(rest) => return from_ip(rest),
-            None => return Sliced::Malformed("loopback header cut short"),
+            Some(rest) => from_ip(rest),
+            None => Sliced::Malformed("loopback header cut short"),
         },
-        linktype::RAW | linktype::IPV4 | linktype::IPV6 => return from_ip(d),
+        linktype::RAW | linktype::IPV4 | linktype::IPV6 => from_ip(d),
         linktype::LINUX_SLL => match (d.get(14..16), d.get(16..)) {
-            (Some(p), Some(rest)) => {
-                LaxSlicedPacket::from_ether_type(EtherType(u16::from_be_bytes([p[0], p[1]])), rest)
-            }
-            _ => return Sliced::Malformed("Linux cooked (SLL) header cut short"),
+            (Some(t), Some(rest)) => from_ether_type(t, rest),
+            _ => Sliced::Malformed("Linux cooked (SLL) header cut short"),
         },
         linktype::LINUX_SLL2 => match (d.get(0..2), d.get(20..)) {
-            (Some(p), Some(rest)) => {
-                LaxSlicedPacket::from_ether_type(EtherType(u16::from_be_bytes([p[0], p[1]])), rest)
-            }
-            _ => return Sliced::Malformed("Linux cooked (SLL2) header cut short"),
+            (Some(t), Some(rest)) => from_ether_type(t, rest),
+            _ => Sliced::Malformed("Linux cooked (SLL2) header cut short"),
         },
-        other => return Sliced::UnsupportedLink(other),
-    };
-    tcp(&packet)
+        other => Sliced::UnsupportedLink(other),
+    }
+}
+
+/// Whether a (big-endian) EtherType names IPv4 or IPv6.
+fn is_ip(t: &[u8]) -> bool {
+    matches!(t, [0x08, 0x00] | [0x86, 0xdd])
+}
+
+/// The payload of a link header whose protocol field is the EtherType `t`.
+/// IP right after the link header (the common case) is sliced directly;
+/// VLAN tags, ARP and the rest go through etherparse's full packet slicer.
+fn from_ether_type<'a>(t: &[u8], rest: &'a [u8]) -> Sliced<'a> {
+    if is_ip(t) {
+        return from_ip_after_link(rest);
+    }
+    let ether_type = EtherType(u16::from_be_bytes([t[0], t[1]]));
+    from_packet(&LaxSlicedPacket::from_ether_type(ether_type, rest))
+}
+
+fn from_packet<'a>(packet: &LaxSlicedPacket<'a>) -> Sliced<'a> {
+    match &packet.net {
+        Some(LaxNetSlice::Ipv4(ip)) => tcp(LaxIpSlice::Ipv4(ip.clone())),
+        Some(LaxNetSlice::Ipv6(ip)) => tcp(LaxIpSlice::Ipv6(ip.clone())),
+        Some(LaxNetSlice::Arp(_)) => Sliced::Other,
+        None => match packet.stop_err {
+            Some(_) => Sliced::Malformed("IP header cut short or invalid"),
+            None => Sliced::Other,
+        },
+    }
+}
+
+/// IP after a link header that named it.
+fn from_ip_after_link(d: &[u8]) -> Sliced<'_> {
+    match LaxIpSlice::from_slice(d) {
+        Ok((ip, _)) => tcp(ip),
+        Err(_) => Sliced::Malformed("IP header cut short or invalid"),
+    }
 }
 
 fn from_ip(d: &[u8]) -> Sliced<'_> {
     if d.is_empty() {
         return Sliced::Malformed("no IP header");
     }
-    match LaxSlicedPacket::from_ip(d) {
-        Ok(p) => tcp(&p),
+    match LaxIpSlice::from_slice(d) {
+        Ok((ip, _)) => tcp(ip),
         Err(etherparse::err::ip::LaxHeaderSliceError::Len(_)) => {
             Sliced::Malformed("IP header cut short")
         }
@@ -86,9 +120,9 @@ fn from_ip(d: &[u8]) -> Sliced<'_> {
     }
 }
 
-fn tcp<'a>(packet: &LaxSlicedPacket<'a>) -> Sliced<'a> {
-    let (src, dst, payload, declared) = match &packet.net {
-        Some(LaxNetSlice::Ipv4(ip)) => {
+fn tcp(ip: LaxIpSlice<'_>) -> Sliced<'_> {
+    let (src, dst, payload, declared) = match ip {
+        LaxIpSlice::Ipv4(ip) => {
             let h = ip.header();
             let (src, dst) = (
                 IpAddr::V4(h.source_addr()),
@@ -98,9 +132,9 @@ fn tcp<'a>(packet: &LaxSlicedPacket<'a>) -> Sliced<'a> {
                 return Sliced::Fragment { src, dst };
             }
             let declared = usize::from(h.total_len()).checked_sub(usize::from(h.ihl()) * 4);
-            (src, dst, ip.payload(), declared)
+            (src, dst, ip.payload().clone(), declared)
         }
-        Some(LaxNetSlice::Ipv6(ip)) => {
+        LaxIpSlice::Ipv6(ip) => {
             let h = ip.header();
             let (src, dst) = (
                 IpAddr::V6(h.source_addr()),
@@ -114,14 +148,7 @@ fn tcp<'a>(packet: &LaxSlicedPacket<'a>) -> Sliced<'a> {
                 0 => None,
                 n => usize::from(n).checked_sub(exts),
             };
-            (src, dst, ip.payload(), declared)
-        }
-        Some(LaxNetSlice::Arp(_)) => return Sliced::Other,
-        None => {
-            return match packet.stop_err {
-                Some(_) => Sliced::Malformed("IP header cut short or invalid"),
-                None => Sliced::Other,
-            }
+            (src, dst, ip.payload().clone(), declared)
         }
     };
     if payload.ip_number != IpNumber::TCP {

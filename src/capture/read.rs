@@ -124,7 +124,8 @@ pub fn read<R: Read>(
             other => other,
         };
         match step {
-            Step::Consume(n) => reader.consume(n),
+            // No shift here: `refill` moves the unread tail once the buffer runs dry.
+            Step::Consume(n) => reader.consume_noshift(n),
             Step::Stop => break,
             Step::Refill => {
                 let before = reader.data().len();
@@ -150,7 +151,7 @@ pub fn read<R: Read>(
                 break;
             }
             Step::Damaged => match state.damaged(pcapng, reader.data()) {
-                Some(n) => reader.consume(n),
+                Some(n) => reader.consume_noshift(n),
                 None => break,
             },
         }

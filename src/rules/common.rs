@@ -45,6 +45,14 @@ pub fn id_list<'a>(ids: impl Iterator<Item = &'a u16>) -> String {
     }
 }
 
+/// The direction `actor` sends in.
+pub fn sending(actor: Side) -> Direction {
+    match actor {
+        Side::Client => Direction::ToServer,
+        Side::Server => Direction::ToClient,
+    }
+}
+
 /// A PUBLISH sent by `actor`.
 pub fn sent_publish(actor: Side, event: &Event) -> Option<(Direction, &crate::codec::Publish)> {
     let (dir, _, d) = packet(event)?;

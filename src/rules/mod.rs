@@ -6,6 +6,7 @@
 //! it was *before* the event, then the session applies the event.
 
 mod common;
+pub mod interest;
 mod registry;
 pub mod s2_packet_ids;
 pub mod s3_10_unsubscribe;
@@ -23,7 +24,6 @@ mod scenarios;
 pub(crate) mod testkit;
 pub mod wellformed;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -31,6 +31,8 @@ use serde::Serialize;
 use crate::codec::Version;
 use crate::event::{ConnId, Event, EventKind, Side};
 use crate::session::Session;
+
+pub use interest::Interest;
 
 pub use registry::{all_rules, catalogue};
 
@@ -53,6 +55,12 @@ pub struct RuleMeta {
 pub trait Rule: Send {
     /// What the rule is.
     fn meta(&self) -> &'static RuleMeta;
+    /// The events [`Rule::observe`] looks at (all by default). A rule that
+    /// returns early for every other event declares it here, so the monitor
+    /// skips the call.
+    fn interest(&self) -> Interest {
+        Interest::ALL
+    }
     /// Look at one event; `session` is the state before the event.
     fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>);
     /// The connection is over (closed or end of input): report what is still pending.
@@ -116,18 +124,61 @@ impl Finding {
     }
 }
 
-fn applicable(rules: &[Box<dyn Rule>], version: Version) -> Vec<bool> {
-    rules
-        .iter()
-        .map(|r| r.meta().versions.contains(&version))
-        .collect()
+/// One connection's state and rules, with the rules to call per event class.
+struct Conn {
+    id: ConnId,
+    session: Session,
+    rules: Vec<Box<dyn Rule>>,
+    /// The version `dispatch` was built for.
+    version: Version,
+    /// Per event class: a bit per rule (by index) that applies and wants it.
+    dispatch: [u64; interest::CLASSES],
+}
+
+impl Conn {
+    fn new(id: ConnId, version: Version) -> Conn {
+        let mut c = Conn {
+            id,
+            session: Session::new(version),
+            rules: all_rules(),
+            version,
+            dispatch: [0; interest::CLASSES],
+        };
+        c.build_dispatch();
+        c
+    }
+
+    fn build_dispatch(&mut self) {
+        self.version = self.session.version;
+        self.dispatch = [0; interest::CLASSES];
+        // The registry holds at most 64 rules (tested), one bit each.
+        for (i, r) in self.rules.iter().enumerate().take(64) {
+            if !r.meta().versions.contains(&self.version) {
+                continue;
+            }
+            let wants = r.interest();
+            for (class, bits) in self.dispatch.iter_mut().enumerate() {
+                if wants.wants(class) {
+                    *bits |= 1 << i;
+                }
+            }
+        }
+    }
+
+    fn finish(mut self, out: &mut Vec<Finding>) {
+        let version = self.session.version;
+        for r in self.rules.iter_mut() {
+            if r.meta().versions.contains(&version) {
+                r.finish(&self.session, out);
+            }
+        }
+    }
 }
 
 /// Feeds events to a session and a fresh rule set per connection.
 pub struct Monitor {
-    conns: BTreeMap<ConnId, (Session, Vec<Box<dyn Rule>>)>,
-    /// Per connection: which rules apply to the session's current version.
-    active: BTreeMap<ConnId, (Version, Vec<bool>)>,
+    /// Open connections (few per monitor: one per captured flow, a handful per case).
+    conns: Vec<Conn>,
     default_version: Version,
     findings: Vec<Finding>,
 }
@@ -136,8 +187,7 @@ impl Monitor {
     /// A monitor whose connections start at `version` until a CONNECT says otherwise.
     pub fn new(default_version: Version) -> Monitor {
         Monitor {
-            conns: BTreeMap::new(),
-            active: BTreeMap::new(),
+            conns: Vec::new(),
             default_version,
             findings: Vec::new(),
         }
@@ -145,40 +195,35 @@ impl Monitor {
 
     /// Observe one event.
     pub fn feed(&mut self, event: &Event) {
-        let version = self.default_version;
-        let (session, rules) = self
-            .conns
-            .entry(event.conn)
-            .or_insert_with(|| (Session::new(version), all_rules()));
-        let (active_version, active) = self
-            .active
-            .entry(event.conn)
-            .or_insert_with(|| (session.version, applicable(rules, session.version)));
-        if *active_version != session.version {
-            *active_version = session.version;
-            *active = applicable(rules, session.version);
+        let at = match self.conns.iter().position(|c| c.id == event.conn) {
+            Some(i) => i,
+            None => {
+                self.conns.push(Conn::new(event.conn, self.default_version));
+                self.conns.len() - 1
+            }
+        };
+        let conn = &mut self.conns[at];
+        if conn.version != conn.session.version {
+            conn.build_dispatch();
         }
-        for (r, on) in rules.iter_mut().zip(active.iter()) {
-            if *on {
-                r.observe(event, session, &mut self.findings);
+        let class = interest::class_of(&event.kind);
+        let mut bits = conn.dispatch[class];
+        while bits != 0 {
+            let i = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            if let Some(r) = conn.rules.get_mut(i) {
+                r.observe(event, &conn.session, &mut self.findings);
             }
         }
-        session.apply(event);
+        conn.session.apply(event);
         if let EventKind::Closed { .. } = event.kind {
-            self.active.remove(&event.conn);
-            if let Some((session, mut rules)) = self.conns.remove(&event.conn) {
-                for r in rules.iter_mut() {
-                    if r.meta().versions.contains(&session.version) {
-                        r.finish(&session, &mut self.findings);
-                    }
-                }
-            }
+            self.conns.remove(at).finish(&mut self.findings);
         }
     }
 
     /// The session of an open connection.
     pub fn session(&self, conn: ConnId) -> Option<&Session> {
-        self.conns.get(&conn).map(|(s, _)| s)
+        self.conns.iter().find(|c| c.id == conn).map(|c| &c.session)
     }
 
     /// Findings so far (without finishing open connections).
@@ -188,12 +233,10 @@ impl Monitor {
 
     /// Finish every open connection and return all findings.
     pub fn finish(mut self) -> Vec<Finding> {
-        for (_, (session, mut rules)) in std::mem::take(&mut self.conns) {
-            for r in rules.iter_mut() {
-                if r.meta().versions.contains(&session.version) {
-                    r.finish(&session, &mut self.findings);
-                }
-            }
+        let mut conns = std::mem::take(&mut self.conns);
+        conns.sort_by_key(|c| c.id);
+        for c in conns {
+            c.finish(&mut self.findings);
         }
         self.findings
     }

@@ -51,6 +51,12 @@ mod tests {
     use std::collections::BTreeSet;
 
     #[test]
+    fn rule_indices_fit_the_dispatch_table() {
+        // One bit per rule in the monitor's dispatch table.
+        assert!(all_rules().len() <= 64);
+    }
+
+    #[test]
     fn names_are_unique_and_kebab_case() {
         let cat = catalogue();
         let names: BTreeSet<_> = cat.iter().map(|m| m.name).collect();

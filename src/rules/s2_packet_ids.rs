@@ -1,9 +1,9 @@
 //! Section 2.3 packet identifiers: acknowledgements refer to a packet in
 //! flight, and a sender does not reuse an id still in use for a new message.
 
-use super::common::{id_list, own_publish, packet, pick, ALL};
-use super::{Finding, Rule, RuleMeta};
-use crate::codec::Packet;
+use super::common::{id_list, own_publish, packet, pick, sending, ALL};
+use super::{Finding, Interest, Rule, RuleMeta};
+use crate::codec::{Packet, PacketType};
 use crate::event::{Direction, Event, Side};
 use crate::session::{other, Reuse, Session};
 
@@ -40,6 +40,17 @@ impl Rule for AckRefersToInflight {
     fn meta(&self) -> &'static RuleMeta {
         self.meta
     }
+    fn interest(&self) -> Interest {
+        Interest::packets(
+            sending(self.meta.actor),
+            &[
+                PacketType::Puback,
+                PacketType::Pubrec,
+                PacketType::Pubrel,
+                PacketType::Pubcomp,
+            ],
+        )
+    }
     fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
         let Some((dir, _, d)) = packet(event) else {
             return;
@@ -48,19 +59,25 @@ impl Rule for AckRefersToInflight {
             return;
         }
         let peer = other(dir);
-        let (known, candidates): (bool, String) = match &d.packet {
+        // The list of ids in flight is only written out for a finding.
+        let candidates = match &d.packet {
             // PUBACK/PUBREC answer the peer's PUBLISH.
             Packet::Puback(a) | Packet::Pubrec(a) => {
                 let m = session.inflight(peer);
                 let spare = matches!(d.packet, Packet::Puback(_))
                     && session.spare_pubacks(dir).contains_key(&a.packet_id);
-                (m.contains_key(&a.packet_id) || spare, id_list(m.keys()))
+                if m.contains_key(&a.packet_id) || spare {
+                    return;
+                }
+                id_list(m.keys())
             }
             // PUBREL follows our own QoS 2 PUBLISH.
             Packet::Pubrel(a) => {
                 let m = session.inflight(dir);
-                let q2 = m.iter().filter(|(_, f)| f.qos == 2).map(|(id, _)| id);
-                (m.get(&a.packet_id).is_some_and(|f| f.qos == 2), id_list(q2))
+                if m.get(&a.packet_id).is_some_and(|f| f.qos == 2) {
+                    return;
+                }
+                id_list(m.iter().filter(|(_, f)| f.qos == 2).map(|(id, _)| id))
             }
             // PUBCOMP answers the peer's PUBREL.
             Packet::Pubcomp(a) => {
@@ -68,20 +85,23 @@ impl Rule for AckRefersToInflight {
                     Direction::ToServer => &session.client_pubrels,
                     Direction::ToClient => &session.server_pubrels,
                 };
-                (s.contains_key(&a.packet_id), id_list(s.keys()))
+                if s.contains_key(&a.packet_id) {
+                    return;
+                }
+                id_list(s.keys())
             }
             _ => return,
         };
-        if !known {
-            let id = d.packet.packet_id().unwrap_or_default();
-            let t = d.packet.packet_type();
-            out.push(Finding::with_statement(
-                self.meta,
-                pick(session.version, "MQTT-2.3.1-6", "MQTT-2.2.1-5"),
-                event,
-                format!("{t} packet id {id} does not match any packet in flight (in flight: {candidates})"),
-            ));
-        }
+        let id = d.packet.packet_id().unwrap_or_default();
+        let t = d.packet.packet_type();
+        out.push(Finding::with_statement(
+            self.meta,
+            pick(session.version, "MQTT-2.3.1-6", "MQTT-2.2.1-5"),
+            event,
+            format!(
+                "{t} packet id {id} does not match any packet in flight (in flight: {candidates})"
+            ),
+        ));
     }
 }
 
@@ -121,6 +141,9 @@ impl PublishIdNotInUse {
 impl Rule for PublishIdNotInUse {
     fn meta(&self) -> &'static RuleMeta {
         self.meta
+    }
+    fn interest(&self) -> Interest {
+        Interest::packets(sending(self.meta.actor), &[PacketType::Publish])
     }
     fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
         let Some((dir, p)) = own_publish(self.meta.actor, event, session) else {

@@ -2,8 +2,8 @@
 //! outstanding UNSUBSCRIBE (5.0: with one reason code per filter).
 
 use super::common::{id_list, packet, pick, ALL};
-use super::{Finding, Rule, RuleMeta};
-use crate::codec::Packet;
+use super::{Finding, Interest, Rule, RuleMeta};
+use crate::codec::{Packet, PacketType};
 use crate::event::{Direction, Event, Side};
 use crate::session::Session;
 
@@ -28,6 +28,9 @@ pub struct UnsubackMatchesUnsubscribe;
 impl Rule for UnsubackMatchesUnsubscribe {
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+    fn interest(&self) -> Interest {
+        Interest::packets(Direction::ToClient, &[PacketType::Unsuback])
     }
     fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
         let Some((Direction::ToClient, _, d)) = packet(event) else {

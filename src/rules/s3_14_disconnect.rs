@@ -1,7 +1,7 @@
 //! Section 3.14 DISCONNECT: the client sends nothing after its DISCONNECT.
 
 use super::common::{packet, pick, ALL};
-use super::{Finding, Rule, RuleMeta};
+use super::{Finding, Interest, Rule, RuleMeta};
 use crate::event::{Direction, Event, Side};
 use crate::session::Session;
 
@@ -22,6 +22,9 @@ pub struct NothingAfterClientDisconnect {
 impl Rule for NothingAfterClientDisconnect {
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+    fn interest(&self) -> Interest {
+        Interest::all_packets(Direction::ToServer)
     }
     fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
         let Some((Direction::ToServer, _, d)) = packet(event) else {

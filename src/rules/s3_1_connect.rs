@@ -2,7 +2,7 @@
 //! stops after a second CONNECT, and the client keeps within its Keep Alive.
 
 use super::common::{packet, pick, ALL};
-use super::{Finding, Rule, RuleMeta};
+use super::{Finding, Interest, Rule, RuleMeta};
 use crate::codec::Packet;
 use crate::event::{Direction, Event, Side};
 use crate::session::{Phase, Session};
@@ -22,6 +22,9 @@ pub struct FirstPacketIsConnect;
 impl Rule for FirstPacketIsConnect {
     fn meta(&self) -> &'static RuleMeta {
         &FIRST_META
+    }
+    fn interest(&self) -> Interest {
+        Interest::all_packets(Direction::ToServer)
     }
     fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
         let Some((Direction::ToServer, _, d)) = packet(event) else {
@@ -145,6 +148,9 @@ pub struct ClientKeepsAlive;
 impl Rule for ClientKeepsAlive {
     fn meta(&self) -> &'static RuleMeta {
         &KEEP_ALIVE_META
+    }
+    fn interest(&self) -> Interest {
+        Interest::all_packets(Direction::ToServer)
     }
     fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
         let Some((Direction::ToServer, _, _)) = packet(event) else {

@@ -2,8 +2,8 @@
 //! claims a session is present.
 
 use super::common::{packet, pick, ALL};
-use super::{Finding, Rule, RuleMeta};
-use crate::codec::Packet;
+use super::{Finding, Interest, Rule, RuleMeta};
+use crate::codec::{Packet, PacketType};
 use crate::event::{Direction, Event, Side};
 use crate::session::Session;
 
@@ -22,6 +22,9 @@ pub struct FirstServerPacketIsConnack;
 impl Rule for FirstServerPacketIsConnack {
     fn meta(&self) -> &'static RuleMeta {
         &FIRST_META
+    }
+    fn interest(&self) -> Interest {
+        Interest::all_packets(Direction::ToClient)
     }
     fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
         let Some((Direction::ToClient, _, d)) = packet(event) else {
@@ -63,6 +66,9 @@ pub struct RefusedConnackWithoutSession;
 impl Rule for RefusedConnackWithoutSession {
     fn meta(&self) -> &'static RuleMeta {
         &REFUSED_META
+    }
+    fn interest(&self) -> Interest {
+        Interest::packets(Direction::ToClient, &[PacketType::Connack])
     }
     fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
         let Some((Direction::ToClient, _, d)) = packet(event) else {

@@ -1,9 +1,9 @@
 //! Section 3.3 PUBLISH: DUP flag use, wildcard-free topic names, and what the
 //! server may deliver given the connection's subscriptions.
 
-use super::common::{own_publish, packet, pick, sent_publish, ALL};
-use super::{Finding, Rule, RuleMeta};
-use crate::codec::Packet;
+use super::common::{own_publish, packet, pick, sending, sent_publish, ALL};
+use super::{Finding, Interest, Rule, RuleMeta};
+use crate::codec::{Packet, PacketType};
 use crate::event::{Direction, Event, Side};
 use crate::session::{Reuse, Session};
 use crate::topic;
@@ -44,6 +44,9 @@ impl Qos0PublishWithoutDup {
 impl Rule for Qos0PublishWithoutDup {
     fn meta(&self) -> &'static RuleMeta {
         self.meta
+    }
+    fn interest(&self) -> Interest {
+        Interest::packets(sending(self.meta.actor), &[PacketType::Publish])
     }
     fn observe(&mut self, event: &Event, _session: &Session, out: &mut Vec<Finding>) {
         let Some((_, p)) = sent_publish(self.meta.actor, event) else {
@@ -91,6 +94,9 @@ impl PublishTopicWithoutWildcards {
 impl Rule for PublishTopicWithoutWildcards {
     fn meta(&self) -> &'static RuleMeta {
         self.meta
+    }
+    fn interest(&self) -> Interest {
+        Interest::packets(sending(self.meta.actor), &[PacketType::Publish])
     }
     fn observe(&mut self, event: &Event, _session: &Session, out: &mut Vec<Finding>) {
         let Some((_, p)) = sent_publish(self.meta.actor, event) else {
@@ -146,6 +152,9 @@ impl Rule for ResentPublishHasDup {
     fn meta(&self) -> &'static RuleMeta {
         self.meta
     }
+    fn interest(&self) -> Interest {
+        Interest::packets(sending(self.meta.actor), &[PacketType::Publish])
+    }
     fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
         let Some((dir, p)) = own_publish(self.meta.actor, event, session) else {
             return;
@@ -183,6 +192,9 @@ pub struct ServerPublishMatchesSubscription;
 impl Rule for ServerPublishMatchesSubscription {
     fn meta(&self) -> &'static RuleMeta {
         &MATCH_META
+    }
+    fn interest(&self) -> Interest {
+        Interest::packets(Direction::ToClient, &[PacketType::Publish])
     }
     fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
         let Some((Direction::ToClient, _, d)) = packet(event) else {
@@ -238,6 +250,9 @@ pub struct ServerPublishQosWithinGrant;
 impl Rule for ServerPublishQosWithinGrant {
     fn meta(&self) -> &'static RuleMeta {
         &QOS_META
+    }
+    fn interest(&self) -> Interest {
+        Interest::packets(Direction::ToClient, &[PacketType::Publish])
     }
     fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
         let Some((Direction::ToClient, _, d)) = packet(event) else {

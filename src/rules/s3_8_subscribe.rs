@@ -2,8 +2,8 @@
 //! SUBSCRIBE, with one valid code per filter, never granting more than asked.
 
 use super::common::{id_list, packet, pick, ALL};
-use super::{Finding, Rule, RuleMeta};
-use crate::codec::Packet;
+use super::{Finding, Interest, Rule, RuleMeta};
+use crate::codec::{Packet, PacketType};
 use crate::event::{Direction, Event, Side};
 use crate::session::Session;
 
@@ -22,6 +22,9 @@ pub struct SubackMatchesSubscribe;
 impl Rule for SubackMatchesSubscribe {
     fn meta(&self) -> &'static RuleMeta {
         &ID_META
+    }
+    fn interest(&self) -> Interest {
+        Interest::packets(Direction::ToClient, &[PacketType::Suback])
     }
     fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
         let Some((Direction::ToClient, _, d)) = packet(event) else {
@@ -71,6 +74,9 @@ const V5_CODES: &[u8] = &[
 impl Rule for SubackCodesFitSubscribe {
     fn meta(&self) -> &'static RuleMeta {
         &CODES_META
+    }
+    fn interest(&self) -> Interest {
+        Interest::packets(Direction::ToClient, &[PacketType::Suback])
     }
     fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
         let Some((Direction::ToClient, _, d)) = packet(event) else {

@@ -2,8 +2,8 @@
 //! with a wildcard, and the client's topic filters are well-formed.
 
 use super::common::{packet, ALL};
-use super::{Finding, Rule, RuleMeta};
-use crate::codec::Packet;
+use super::{Finding, Interest, Rule, RuleMeta};
+use crate::codec::{Packet, PacketType};
 use crate::event::{Direction, Event, Side};
 use crate::session::Session;
 use crate::topic::{self, Invalid};
@@ -23,6 +23,9 @@ pub struct DollarTopicsNotMatchedByWildcards;
 impl Rule for DollarTopicsNotMatchedByWildcards {
     fn meta(&self) -> &'static RuleMeta {
         &DOLLAR_META
+    }
+    fn interest(&self) -> Interest {
+        Interest::packets(Direction::ToClient, &[PacketType::Publish])
     }
     fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
         let Some((Direction::ToClient, _, d)) = packet(event) else {
@@ -82,6 +85,12 @@ pub struct ClientTopicFiltersValid;
 impl Rule for ClientTopicFiltersValid {
     fn meta(&self) -> &'static RuleMeta {
         &FILTER_META
+    }
+    fn interest(&self) -> Interest {
+        Interest::packets(
+            Direction::ToServer,
+            &[PacketType::Subscribe, PacketType::Unsubscribe],
+        )
     }
     fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
         let Some((Direction::ToServer, _, d)) = packet(event) else {

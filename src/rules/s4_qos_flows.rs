@@ -3,8 +3,8 @@
 //! acknowledgements are not judged here.
 
 use super::common::{packet, pick, ALL};
-use super::{Finding, Rule, RuleMeta};
-use crate::codec::Packet;
+use super::{Finding, Interest, Rule, RuleMeta};
+use crate::codec::{Packet, PacketType};
 use crate::event::{Direction, Event, Side};
 use crate::session::Session;
 
@@ -23,6 +23,12 @@ pub struct ServerAckTypeMatchesQos;
 impl Rule for ServerAckTypeMatchesQos {
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+    fn interest(&self) -> Interest {
+        Interest::packets(
+            Direction::ToClient,
+            &[PacketType::Puback, PacketType::Pubrec],
+        )
     }
     fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
         let Some((Direction::ToClient, _, d)) = packet(event) else {

@@ -1,0 +1,86 @@
+//! Which events a rule looks at. The monitor calls a rule only for the
+//! events it declared, so the many rules that judge one packet type in one
+//! direction cost nothing on the rest of the traffic.
+
+use crate::codec::PacketType;
+use crate::event::{Direction, EventKind};
+
+/// A set of event classes: each packet type per direction, plus opened,
+/// malformed bytes, gaps and closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interest(u64);
+
+/// Number of event classes (bits of an [`Interest`] in use).
+pub const CLASSES: usize = 36;
+
+const OPENED: u32 = 32;
+const MALFORMED: u32 = 33;
+const GAP: u32 = 34;
+const CLOSED: u32 = 35;
+
+impl Interest {
+    /// Every event (the default for a rule that declares nothing).
+    pub const ALL: Interest = Interest((1 << CLASSES) - 1);
+
+    /// Packets of `types` travelling in `dir`.
+    pub fn packets(dir: Direction, types: &[PacketType]) -> Interest {
+        Interest(types.iter().fold(0, |m, t| m | 1 << packet_class(dir, *t)))
+    }
+
+    /// Packets of any type travelling in `dir`.
+    pub fn all_packets(dir: Direction) -> Interest {
+        Interest(0xffff << packet_class(dir, PacketType::Reserved))
+    }
+
+    /// Whether events of `class` (from [`class_of`]) are wanted.
+    pub fn wants(self, class: usize) -> bool {
+        self.0 >> class & 1 == 1
+    }
+}
+
+fn packet_class(dir: Direction, t: PacketType) -> u32 {
+    let base = match dir {
+        Direction::ToServer => 0,
+        Direction::ToClient => 16,
+    };
+    base + u32::from(t.nibble())
+}
+
+/// The class of an event.
+pub fn class_of(kind: &EventKind) -> usize {
+    (match kind {
+        EventKind::Packet { dir, packet, .. } => packet_class(*dir, packet.packet.packet_type()),
+        EventKind::Opened => OPENED,
+        EventKind::Malformed { .. } => MALFORMED,
+        EventKind::Gap { .. } => GAP,
+        EventKind::Closed { .. } => CLOSED,
+    }) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_are_distinct_and_all_covers_them() {
+        let mut seen = 0u64;
+        for dir in [Direction::ToServer, Direction::ToClient] {
+            for n in 0..16 {
+                let c = packet_class(dir, PacketType::from_nibble(n));
+                assert_eq!(seen >> c & 1, 0, "class {c} twice");
+                seen |= 1 << c;
+            }
+        }
+        for c in [OPENED, MALFORMED, GAP, CLOSED] {
+            seen |= 1 << c;
+        }
+        assert_eq!(Interest(seen), Interest::ALL);
+        let pubs = Interest::packets(Direction::ToClient, &[PacketType::Publish]);
+        assert!(pubs.wants(packet_class(Direction::ToClient, PacketType::Publish) as usize));
+        assert!(!pubs.wants(packet_class(Direction::ToServer, PacketType::Publish) as usize));
+        assert!(!pubs.wants(CLOSED as usize));
+        let to_server = Interest::all_packets(Direction::ToServer);
+        assert!(to_server.wants(packet_class(Direction::ToServer, PacketType::Auth) as usize));
+        assert!(!to_server.wants(packet_class(Direction::ToClient, PacketType::Connect) as usize));
+    }
+}
