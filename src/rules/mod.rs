@@ -133,16 +133,19 @@ struct Conn {
     version: Version,
     /// Per event class: a bit per rule (by index) that applies and wants it.
     dispatch: [u64; interest::CLASSES],
+    /// Ignore the rules' declared interests (tests compare both ways).
+    every_event: bool,
 }
 
 impl Conn {
-    fn new(id: ConnId, version: Version) -> Conn {
+    fn new(id: ConnId, version: Version, every_event: bool) -> Conn {
         let mut c = Conn {
             id,
             session: Session::new(version),
             rules: all_rules(),
             version,
             dispatch: [0; interest::CLASSES],
+            every_event,
         };
         c.build_dispatch();
         c
@@ -156,7 +159,11 @@ impl Conn {
             if !r.meta().versions.contains(&self.version) {
                 continue;
             }
-            let wants = r.interest();
+            let wants = if self.every_event {
+                Interest::ALL
+            } else {
+                r.interest()
+            };
             for (class, bits) in self.dispatch.iter_mut().enumerate() {
                 if wants.wants(class) {
                     *bits |= 1 << i;
@@ -181,6 +188,7 @@ pub struct Monitor {
     conns: Vec<Conn>,
     default_version: Version,
     findings: Vec<Finding>,
+    every_event: bool,
 }
 
 impl Monitor {
@@ -190,6 +198,17 @@ impl Monitor {
             conns: Vec::new(),
             default_version,
             findings: Vec::new(),
+            every_event: false,
+        }
+    }
+
+    /// A monitor that calls every rule for every event, whatever the rules
+    /// declare (to check that declared interests lose nothing).
+    #[cfg(test)]
+    pub fn every_event(default_version: Version) -> Monitor {
+        Monitor {
+            every_event: true,
+            ..Monitor::new(default_version)
         }
     }
 
@@ -198,7 +217,11 @@ impl Monitor {
         let at = match self.conns.iter().position(|c| c.id == event.conn) {
             Some(i) => i,
             None => {
-                self.conns.push(Conn::new(event.conn, self.default_version));
+                self.conns.push(Conn::new(
+                    event.conn,
+                    self.default_version,
+                    self.every_event,
+                ));
                 self.conns.len() - 1
             }
         };

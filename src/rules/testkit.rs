@@ -161,13 +161,23 @@ impl Script {
         &self.events
     }
 
-    /// Every finding of every rule (connections finished).
+    /// Every finding of every rule (connections finished). Also checks that
+    /// the rules' declared interests lose nothing: calling every rule for
+    /// every event must find the same.
     pub fn run(&self) -> Vec<Finding> {
         let mut m = Monitor::new(Version::V311);
+        let mut all = Monitor::every_event(Version::V311);
         for e in &self.events {
             m.feed(e);
+            all.feed(e);
         }
-        m.finish()
+        let found = m.finish();
+        assert_eq!(
+            found,
+            all.finish(),
+            "a rule's interest misses events it judges"
+        );
+        found
     }
 
     /// Findings of the rule named `check`.
