@@ -3,21 +3,25 @@
 # capture, in the same run: MB/s, MQTT packets/s and peak RSS (best of 3
 # runs for cat and mqttspec, one for tshark; RSS is the largest seen).
 #
-# Usage: bench/analyze.sh [SIZE_MB] [FLOWS]     (default 320 MB, 200 flows)
+# Usage: bench/analyze.sh [SIZE_MB] [FLOWS] [MIX]  (default 320 MB, 200 flows, single)
+# MIX: `single` (each MQTT packet in a segment of its own: the per-frame
+# worst case) or `burst` (pipelined QoS flows, several packets per segment);
+# see examples/gen_bench.rs.
 # Needs: cargo, tshark (apt-get install -y tshark), GNU time (/usr/bin/time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:-320}
 flows=${2:-200}
-file=${BENCH_FILE:-/tmp/mqttspec-bench-${size}.pcapng}
+mix=${3:-single}
+file=${BENCH_FILE:-/tmp/mqttspec-bench-${size}-${mix}.pcapng}
 
 cargo build --release --quiet --example gen_bench --bin mqttspec
 if [ ! -s "$file" ]; then
-    target/release/examples/gen_bench "$file" "$size" "$flows"
+    target/release/examples/gen_bench "$file" "$size" "$flows" "$mix"
 fi
 bytes=$(stat -c %s "$file")
 mb=$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 }')
-echo "capture: $file ($mb MB)"
+echo "capture: $file ($mb MB, $mix)"
 
 measure() { # name, runs, command...  (best of `runs`)
     local name=$1 runs=$2; shift 2

@@ -2,7 +2,13 @@
 //! concurrent clients, QoS 0/1/2 in both directions with their acks, small
 //! and medium payloads, pings, then clean disconnects.
 //!
-//! Usage: `gen_bench OUT.pcapng SIZE_MB [FLOWS]`
+//! Usage: `gen_bench OUT.pcapng SIZE_MB [FLOWS] [MIX]`
+//!
+//! MIX `single` (default): every MQTT packet in a TCP segment of its own,
+//! the worst case for a per-frame cost. MIX `burst`: a client or broker
+//! under load pipelines 1-8 PUBLISHes of one QoS and writes them in one go,
+//! and the peer's acks (and the QoS 2 PUBRELs and PUBCOMPs) likewise, so
+//! segments hold several packets (split at the MSS) as in busy captures.
 
 use std::io::BufWriter;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -30,11 +36,19 @@ impl Lcg {
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 3 {
-        eprintln!("usage: gen_bench OUT.pcapng SIZE_MB [FLOWS]");
+        eprintln!("usage: gen_bench OUT.pcapng SIZE_MB [FLOWS] [single|burst]");
         std::process::exit(2);
     }
     let target = args[2].parse::<u64>().unwrap_or(300) * 1_000_000;
     let flows: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(200);
+    let burst = match args.get(4).map(String::as_str) {
+        None | Some("single") => false,
+        Some("burst") => true,
+        Some(other) => {
+            eprintln!("unknown MIX `{other}` (single or burst)");
+            std::process::exit(2);
+        }
+    };
     let out = BufWriter::with_capacity(1 << 20, std::fs::File::create(&args[1])?);
     let mut w = PcapngWriter::new(
         out,
@@ -98,52 +112,60 @@ fn main() -> std::io::Result<()> {
         let i = (rng.next() as usize) % convs.len();
         let (c, next_id) = &mut convs[i];
         let qos = (rng.next() % 3) as u8;
-        let size = if rng.next() % 10 < 7 {
-            16 + (rng.next() % 240) as usize
-        } else {
-            512 + (rng.next() % 3584) as usize
-        };
         let from_client = rng.next() % 2 == 0;
-        let id = *next_id;
-        *next_id = if *next_id == u16::MAX {
-            2
-        } else {
-            *next_id + 1
-        };
-        let p = Packet::Publish(Publish {
-            qos,
-            topic: Text::from(format!("bench/{i}/t{}", id % 8)),
-            packet_id: (qos > 0).then_some(id),
-            payload: payload.slice(..size),
-            ..Publish::default()
-        });
-        written += emit(&mut w, c.send(from_client, &encode(&p, v)))?;
-        let ack = |pid| Ack {
-            packet_id: pid,
-            ..Ack::default()
-        };
-        match qos {
-            1 => {
-                written += emit(
-                    &mut w,
-                    c.send(!from_client, &encode(&Packet::Puback(ack(id)), v)),
-                )?
+        let count = if burst { 1 + rng.next() % 8 } else { 1 };
+        // One write per direction and step of the QoS flow: the PUBLISHes,
+        // then their PUBACKs or PUBRECs, then PUBRELs, then PUBCOMPs.
+        let mut steps: [Vec<u8>; 4] = Default::default();
+        for _ in 0..count {
+            let size = if rng.next() % 10 < 7 {
+                16 + (rng.next() % 240) as usize
+            } else {
+                512 + (rng.next() % 3584) as usize
+            };
+            let id = *next_id;
+            *next_id = if *next_id == u16::MAX {
+                2
+            } else {
+                *next_id + 1
+            };
+            let p = Packet::Publish(Publish {
+                qos,
+                topic: Text::from(format!("bench/{i}/t{}", id % 8)),
+                packet_id: (qos > 0).then_some(id),
+                payload: payload.slice(..size),
+                ..Publish::default()
+            });
+            steps[0].extend_from_slice(&encode(&p, v));
+            let ack = |pid| Ack {
+                packet_id: pid,
+                ..Ack::default()
+            };
+            match qos {
+                1 => steps[1].extend_from_slice(&encode(&Packet::Puback(ack(id)), v)),
+                2 => {
+                    steps[1].extend_from_slice(&encode(&Packet::Pubrec(ack(id)), v));
+                    steps[2].extend_from_slice(&encode(&Packet::Pubrel(ack(id)), v));
+                    steps[3].extend_from_slice(&encode(&Packet::Pubcomp(ack(id)), v));
+                }
+                _ => {}
             }
-            2 => {
-                written += emit(
-                    &mut w,
-                    c.send(!from_client, &encode(&Packet::Pubrec(ack(id)), v)),
-                )?;
-                written += emit(
-                    &mut w,
-                    c.send(from_client, &encode(&Packet::Pubrel(ack(id)), v)),
-                )?;
-                written += emit(
-                    &mut w,
-                    c.send(!from_client, &encode(&Packet::Pubcomp(ack(id)), v)),
-                )?;
+            if !burst {
+                // Each packet its own segment, in flow order.
+                for (k, bytes) in steps.iter_mut().enumerate() {
+                    if !bytes.is_empty() {
+                        let sender = from_client == (k % 2 == 0);
+                        written += emit(&mut w, c.send(sender, bytes))?;
+                        bytes.clear();
+                    }
+                }
             }
-            _ => {}
+        }
+        for (k, bytes) in steps.iter().enumerate() {
+            if !bytes.is_empty() {
+                let sender = from_client == (k % 2 == 0);
+                written += emit(&mut w, c.send(sender, bytes))?;
+            }
         }
         if rng.next() % 200 == 0 {
             written += emit(&mut w, c.send(true, &encode(&Packet::Pingreq, v)))?;
