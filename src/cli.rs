@@ -30,10 +30,36 @@ pub enum Command {
     /// client-foreign, client-expired, client-notyet, client-noclientauth,
     /// server-wronghost (.pem/.key each). Test-only keys: never use them in production.
     Certs(CertsArgs),
+    /// Play the broker: let MQTT clients (devices, client libraries) connect and judge them.
+    ///
+    /// With --watch, a small conformant broker serves any number of clients
+    /// (routing, retained messages, QoS 0/1/2, persistent sessions, wills,
+    /// keep alive) and every connection is judged passively by the client
+    /// rules. The report is written when the watch stops: after --duration,
+    /// on Ctrl-C or on SIGTERM.
+    ///
+    /// Exit status: 0 no finding, 1 findings, 2 could not listen.
+    Serve(ServeArgs),
     /// Check every MQTT flow of pcap/pcapng captures against the same rules, offline.
     ///
     /// Exit status: 0 no finding, 1 findings, 2 nothing readable.
     Analyze(AnalyzeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Where to listen: mqtt://HOST:PORT (port 1883 by default)
+    #[arg(long, value_name = "URL", default_value = "mqtt://127.0.0.1:1883")]
+    pub listen: String,
+    /// Run no case: serve any number of clients and judge them passively
+    #[arg(long)]
+    pub watch: bool,
+    /// Stop after this long (e.g. 90s, 5m, 1h) [default: until Ctrl-C or SIGTERM]
+    #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
+    pub duration: Option<std::time::Duration>,
+    /// Also write the report as JSON to FILE
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

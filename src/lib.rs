@@ -1,7 +1,7 @@
 //! mqttspec: an MQTT 3.1.1 / 5.0 conformance test suite.
 //!
 //! Every source of traffic (live broker-mode runs, capture files) becomes
-//! [`event::Event`]s; the [`rules`] engine turns them into findings; cases add
+//! [`event::Event`]s (serve mode, where the suite plays the broker, too); the [`rules`] engine turns them into findings; cases add
 //! active expectations; verdicts and reports come last.
 
 pub mod analyze;
@@ -15,6 +15,7 @@ pub mod pki;
 pub mod report;
 pub mod rules;
 pub mod run;
+pub mod serve;
 pub mod session;
 pub mod spec;
 pub mod topic;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use mqttspec::case::{load_paths, Case, Selection};
-use mqttspec::cli::{AnalyzeArgs, Cli, Command, RunArgs, Select};
+use mqttspec::cli::{AnalyzeArgs, Cli, Command, RunArgs, Select, ServeArgs};
 use mqttspec::report::{junit, text};
 use mqttspec::run::{self, RunConfig};
 use mqttspec::transport::Target;
@@ -61,6 +61,10 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Analyze(args) => analyze_cmd(args),
+        Command::Serve(args) => {
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(serve_cmd(args))
+        }
         Command::Certs(args) => {
             let opts = mqttspec::pki::PkiOptions {
                 hosts: args.hosts,
@@ -253,4 +257,77 @@ fn analyze_cmd(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+async fn serve_cmd(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    if !args.watch {
+        anyhow::bail!(
+            "serve runs device cases only with --watch for now: add --watch to serve any client and judge it passively"
+        );
+    }
+    let target = Target::parse(&args.listen)?;
+    if target.scheme != mqttspec::transport::Scheme::Tcp {
+        anyhow::bail!(
+            "serve listens on mqtt:// only for now (got `{}`)",
+            args.listen
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(target.addr())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", target.addr()))?;
+    let local = listener.local_addr()?;
+    eprintln!(
+        "mqttspec: watching on mqtt://{local}{}; Ctrl-C or SIGTERM ends the watch and writes the report",
+        args.duration
+            .map(|d| format!(" for {}", humantime::format_duration(d)))
+            .unwrap_or_default()
+    );
+    let report = mqttspec::serve::watch(listener, stop_signal(args.duration)).await?;
+    if let Some(path) = &args.json {
+        write_atomically(path, &serde_json::to_vec_pretty(&report)?)?;
+    }
+    print!("{}", mqttspec::serve::text::render(&report));
+    Ok(if report.findings() > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Resolves when the watch should end: the duration elapsed, Ctrl-C or SIGTERM.
+async fn stop_signal(duration: Option<Duration>) -> String {
+    let elapsed = async {
+        match duration {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    let term = async {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            match signal(SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        }
+        #[cfg(not(unix))]
+        std::future::pending::<()>().await
+    };
+    tokio::select! {
+        _ = elapsed => "duration".into(),
+        _ = tokio::signal::ctrl_c() => "interrupted".into(),
+        _ = term => "terminated".into(),
+    }
+}
+
+/// Write `data` to `path` through a temporary file in the same directory,
+/// so a reader never sees half a report.
+fn write_atomically(path: &std::path::Path, data: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, data)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
 }

@@ -1,0 +1,184 @@
+//! The judge of one client connection in serve mode: what the client sent
+//! and what the suite answered become [`Event`]s in wire order, fed to a
+//! [`Monitor`] (the client rules are the ones that matter here), with
+//! per-type packet counts for the report.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::codec::{self, Decoded, FrameError, Packet, Version};
+use crate::event::{ClosedBy, ConnId, Direction, Event, EventKind};
+use crate::rules::{Finding, Monitor};
+
+/// A connection's report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnReport {
+    pub connection: ConnId,
+    /// The client's address.
+    pub client: String,
+    pub client_id: Option<String>,
+    /// Protocol version from the CONNECT ("3.1", "3.1.1", "5.0").
+    pub version: Option<&'static str>,
+    /// Seconds since the watch started.
+    pub opened: f64,
+    pub closed: Option<f64>,
+    /// "client", "server", or "open" when the watch ended first.
+    pub closed_by: &'static str,
+    pub packets_from_client: BTreeMap<&'static str, u64>,
+    pub packets_to_client: BTreeMap<&'static str, u64>,
+    pub findings: Vec<Finding>,
+}
+
+struct State {
+    monitor: Monitor,
+    version: Version,
+    index: u32,
+    report: ConnReport,
+    done: bool,
+}
+
+/// Shared judge of one connection (reader and writer tasks both feed it).
+#[derive(Clone)]
+pub struct Judge {
+    id: ConnId,
+    start: Instant,
+    state: Arc<Mutex<State>>,
+}
+
+impl Judge {
+    /// A new connection from `peer`, `start` being the watch's start.
+    pub fn opened(id: ConnId, peer: SocketAddr, start: Instant) -> Judge {
+        let j = Judge {
+            id,
+            start,
+            state: Arc::new(Mutex::new(State {
+                monitor: Monitor::new(Version::V311),
+                version: Version::V311,
+                index: 0,
+                report: ConnReport {
+                    connection: id,
+                    client: peer.to_string(),
+                    client_id: None,
+                    version: None,
+                    opened: secs(start.elapsed()),
+                    closed: None,
+                    closed_by: "open",
+                    packets_from_client: BTreeMap::new(),
+                    packets_to_client: BTreeMap::new(),
+                    findings: Vec::new(),
+                },
+                done: false,
+            })),
+        };
+        j.event(EventKind::Opened);
+        j
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        // A poisoned lock means a panic elsewhere already; keep judging.
+        let mut g = match self.state.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        f(&mut g)
+    }
+
+    fn event(&self, kind: EventKind) {
+        let at = self.start.elapsed();
+        let conn = self.id;
+        self.with(|s| {
+            if !s.done {
+                s.monitor.feed(&Event { at, conn, kind });
+            }
+        });
+    }
+
+    /// The version packets of this connection are decoded with.
+    pub fn version(&self) -> Version {
+        self.with(|s| s.version)
+    }
+
+    /// Whole packet bytes in `dir`; returns the decoded packet.
+    pub fn packet(&self, dir: Direction, bytes: bytes::Bytes) -> Arc<Decoded> {
+        let at = self.start.elapsed();
+        let conn = self.id;
+        self.with(|s| {
+            let d = Arc::new(codec::decode(bytes, s.version));
+            if let (Direction::ToServer, Packet::Connect(c)) = (dir, &d.packet) {
+                if s.report.client_id.is_none() {
+                    if let Some(v) = Version::from_level(c.protocol_level) {
+                        s.version = v;
+                        s.report.version = Some(v.name());
+                    }
+                    s.report.client_id = Some(c.client_id.to_string());
+                }
+            }
+            let name = d.packet.packet_type().name();
+            let counts = match dir {
+                Direction::ToServer => &mut s.report.packets_from_client,
+                Direction::ToClient => &mut s.report.packets_to_client,
+            };
+            *counts.entry(name).or_insert(0) += 1;
+            let index = s.index;
+            s.index += 1;
+            if !s.done {
+                let kind = EventKind::Packet {
+                    dir,
+                    index,
+                    packet: d.clone(),
+                };
+                s.monitor.feed(&Event { at, conn, kind });
+            }
+            d
+        })
+    }
+
+    /// Bytes that cannot be framed.
+    pub fn malformed(&self, dir: Direction, offset: u64, len: usize, error: FrameError) {
+        self.event(EventKind::Malformed {
+            dir,
+            offset,
+            len,
+            error,
+        });
+    }
+
+    /// The connection ended (the first call counts).
+    pub fn closed(&self, by: ClosedBy) {
+        let at = self.start.elapsed();
+        let conn = self.id;
+        self.with(|s| {
+            if s.done {
+                return;
+            }
+            s.monitor.feed(&Event {
+                at,
+                conn,
+                kind: EventKind::Closed { by },
+            });
+            s.done = true;
+            s.report.closed = Some(secs(at));
+            s.report.closed_by = by.name();
+        });
+    }
+
+    /// The report so far; an open connection's rules are finished as at
+    /// the end of a capture (no close event is invented).
+    pub fn report(&self) -> ConnReport {
+        self.with(|s| {
+            let monitor = std::mem::replace(&mut s.monitor, Monitor::new(s.version));
+            s.report.findings = monitor.finish();
+            s.done = true;
+            s.report.clone()
+        })
+    }
+}
+
+/// Seconds rounded to milliseconds.
+fn secs(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0).round() / 1000.0
+}

@@ -1,0 +1,249 @@
+//! Watch mode I/O: listen, accept any number of clients, let the
+//! [`Broker`] answer them, and judge every connection passively with the
+//! client rules. Stops when the given future resolves (duration elapsed,
+//! Ctrl-C, SIGTERM) and returns the report of every connection seen.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+
+use super::broker::{Broker, Out};
+use super::judge::{ConnReport, Judge};
+use crate::codec::{self, Framed, Framer, Packet};
+use crate::event::{ClosedBy, ConnId, Direction};
+
+/// How long a new connection may stay silent before its CONNECT.
+pub const CONNECT_WAIT: Duration = Duration::from_secs(30);
+
+/// The report of a watch.
+#[derive(Debug, Clone, Serialize)]
+pub struct WatchReport {
+    /// The address listened on.
+    pub listen: String,
+    /// Seconds the watch lasted.
+    pub duration: f64,
+    /// Why it stopped ("duration", "interrupted", "terminated").
+    pub stopped_by: String,
+    pub connections: Vec<ConnReport>,
+}
+
+impl WatchReport {
+    /// Findings over all connections.
+    pub fn findings(&self) -> usize {
+        self.connections.iter().map(|c| c.findings.len()).sum()
+    }
+}
+
+/// What a connection's writer is told.
+enum Cmd {
+    Send(Box<Packet>),
+    Close,
+}
+
+/// State shared by the connection tasks.
+#[derive(Default)]
+struct Hub {
+    broker: Mutex<Broker>,
+    writers: Mutex<HashMap<ConnId, UnboundedSender<Cmd>>>,
+}
+
+impl Hub {
+    fn dispatch(&self, outs: Vec<Out>) {
+        let writers = lock(&self.writers);
+        for o in outs {
+            let (conn, cmd) = match o {
+                Out::Send(c, p) => (c, Cmd::Send(p)),
+                Out::Close(c) => (c, Cmd::Close),
+            };
+            if let Some(w) = writers.get(&conn) {
+                // A closed connection's writer is gone: nothing to deliver to.
+                let _ = w.send(cmd);
+            }
+        }
+    }
+
+    fn broker<R>(&self, f: impl FnOnce(&mut Broker) -> R) -> R {
+        f(&mut lock(&self.broker))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A poisoned lock means a task panicked already; the state is still usable.
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+/// Listen on `listener` until `stop` resolves with the reason; judge every client.
+pub async fn watch(
+    listener: TcpListener,
+    stop: impl Future<Output = String>,
+) -> std::io::Result<WatchReport> {
+    let listen = listener.local_addr()?.to_string();
+    let start = Instant::now();
+    let hub = Arc::new(Hub::default());
+    let mut judges: Vec<Judge> = Vec::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut next: ConnId = 0;
+    tokio::pin!(stop);
+    let stopped_by = loop {
+        tokio::select! {
+            why = &mut stop => break why,
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(a) => a,
+                    // A failed accept (e.g. the client reset first) is not fatal.
+                    Err(_) => continue,
+                };
+                let _ = stream.set_nodelay(true);
+                let id = next;
+                next = next.wrapping_add(1);
+                let judge = Judge::opened(id, peer, start);
+                judges.push(judge.clone());
+                tasks.spawn(connection(id, stream, judge, hub.clone()));
+            }
+        }
+    };
+    drop(listener);
+    // Connections still open at the end stay open in the report; their
+    // writers end (and their sockets close) once their senders are gone.
+    tasks.abort_all();
+    while tasks.join_next().await.is_some() {}
+    lock(&hub.writers).clear();
+    Ok(WatchReport {
+        listen,
+        duration: (start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        stopped_by,
+        connections: judges.iter().map(Judge::report).collect(),
+    })
+}
+
+/// One client connection: a writer task and this reader loop.
+async fn connection(id: ConnId, stream: TcpStream, judge: Judge, hub: Arc<Hub>) {
+    let (rd, wr) = stream.into_split();
+    let (tx, rx) = mpsc::unbounded_channel();
+    lock(&hub.writers).insert(id, tx);
+    let (closing_tx, closing_rx) = tokio::sync::oneshot::channel();
+    let writer = tokio::spawn(write_loop(wr, rx, judge.clone(), closing_tx));
+    let graceful = read_loop(id, rd, &judge, &hub, closing_rx).await;
+    lock(&hub.writers).remove(&id);
+    let outs = hub.broker(|b| b.closed(id, graceful));
+    hub.dispatch(outs);
+    // The writer ends once its sender is gone (after sending what was queued).
+    let _ = writer.await;
+}
+
+/// Reads, frames and judges what the client sends and lets the broker
+/// answer. Returns whether the client had sent DISCONNECT.
+async fn read_loop(
+    id: ConnId,
+    mut rd: OwnedReadHalf,
+    judge: &Judge,
+    hub: &Hub,
+    mut closing: tokio::sync::oneshot::Receiver<()>,
+) -> bool {
+    let mut framer = Framer::default();
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut wait = CONNECT_WAIT;
+    let mut connected = false;
+    let mut disconnected = false;
+    loop {
+        let read = tokio::select! {
+            r = tokio::time::timeout(wait, rd.read(&mut buf)) => r,
+            _ = &mut closing => {
+                // The server closed (protocol violation, takeover, DISCONNECT).
+                judge.closed(ClosedBy::Server);
+                return disconnected;
+            }
+        };
+        let n = match read {
+            Ok(Ok(n)) => n,
+            Ok(Err(_)) => 0,
+            Err(_) => {
+                // Keep alive × 1.5 (or the CONNECT wait) without a byte.
+                hub.dispatch(vec![Out::Close(id)]);
+                continue;
+            }
+        };
+        if n == 0 {
+            if let Some(Framed::Malformed {
+                offset,
+                bytes,
+                error,
+            }) = framer.finish()
+            {
+                judge.malformed(Direction::ToServer, offset, bytes.len(), error);
+            }
+            judge.closed(ClosedBy::Client);
+            return disconnected;
+        }
+        framer.push(&buf[..n]);
+        while let Some(f) = framer.next_frame() {
+            match f {
+                Framed::Packet { bytes, .. } => {
+                    let d = judge.packet(Direction::ToServer, bytes);
+                    let outs = match (&d.packet, connected) {
+                        (Packet::Connect(c), false) => {
+                            connected = true;
+                            if c.keep_alive > 0 {
+                                wait = Duration::from_millis(u64::from(c.keep_alive) * 1500);
+                            } else {
+                                wait = Duration::from_secs(u64::from(u32::MAX));
+                            }
+                            hub.broker(|b| b.connect(id, c))
+                        }
+                        // MQTT-3.1.0-1: anything before CONNECT closes the connection.
+                        (_, false) => vec![Out::Close(id)],
+                        (p, true) => {
+                            disconnected |= matches!(p, Packet::Disconnect(_));
+                            hub.broker(|b| b.packet(id, p))
+                        }
+                    };
+                    hub.dispatch(outs);
+                }
+                Framed::Malformed {
+                    offset,
+                    bytes,
+                    error,
+                } => {
+                    judge.malformed(Direction::ToServer, offset, bytes.len(), error);
+                    hub.dispatch(vec![Out::Close(id)]);
+                }
+            }
+        }
+    }
+}
+
+/// Encodes and writes what the broker sends, judging each packet as it
+/// goes out; on Close, shuts the connection down and tells the reader.
+async fn write_loop(
+    mut wr: OwnedWriteHalf,
+    mut rx: UnboundedReceiver<Cmd>,
+    judge: Judge,
+    closing: tokio::sync::oneshot::Sender<()>,
+) {
+    while let Some(cmd) = rx.recv().await {
+        match cmd {
+            Cmd::Send(p) => {
+                let bytes = codec::encode(&p, judge.version());
+                if wr.write_all(&bytes).await.is_err() {
+                    return;
+                }
+                judge.packet(Direction::ToClient, bytes.into());
+            }
+            Cmd::Close => {
+                let _ = wr.shutdown().await;
+                let _ = closing.send(());
+                return;
+            }
+        }
+    }
+}
