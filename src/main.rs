@@ -109,13 +109,6 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitCode> {
             target.url
         );
     }
-    if !not_applicable.is_empty() {
-        eprintln!(
-            "mqttspec: {} cases tagged `ws` do not apply to {} and are not run",
-            not_applicable.len(),
-            target.url
-        );
-    }
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -160,6 +153,13 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitCode> {
             }
             anyhow::bail!(e);
         }
+    }
+    if !not_applicable.is_empty() {
+        eprintln!(
+            "mqttspec: {} cases tagged `ws` do not apply to {} and are not run",
+            not_applicable.len(),
+            target.url
+        );
     }
     let cfg = RunConfig {
         target,

@@ -30,7 +30,7 @@ pub enum FrameError {
     AfterError,
     /// Bytes that came in a WebSocket text frame: not MQTT traffic, which
     /// travels in binary frames only (MQTT-6.0.0-1). Never framed.
-    #[error("sent in a WebSocket text frame (MQTT packets go in binary frames)")]
+    #[error("sent in a WebSocket text frame, not a binary one")]
     TextFrame,
 }
 

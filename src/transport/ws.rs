@@ -82,3 +82,27 @@ fn classify(e: WsError, addr: &str) -> TransportError {
         other => TransportError::WsHandshake(addr.to_string(), other.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_subprotocol_statement_is_in_the_tables() {
+        assert!(crate::spec::is_known(SUBPROTOCOL_STATEMENT));
+    }
+
+    #[test]
+    fn subprotocol_refusals_are_kept_apart_from_other_failures() {
+        let e = WsError::Protocol(ProtocolError::SecWebSocketSubProtocolError(
+            SubProtocolError::NoSubProtocol,
+        ));
+        let t = classify(e, "127.0.0.1:1");
+        assert!(
+            matches!(&t, TransportError::Subprotocol(m) if m.contains("selected no subprotocol")),
+            "{t}"
+        );
+        let t = classify(WsError::ConnectionClosed, "127.0.0.1:1");
+        assert!(matches!(t, TransportError::WsHandshake(..)), "{t}");
+    }
+}
