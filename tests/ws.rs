@@ -65,7 +65,7 @@ fn whole_suite_over_websocket_against_mosquitto() {
 }
 
 #[test]
-fn some_cases_over_wss_with_a_client_certificate() {
+fn some_cases_over_wss_with_a_required_client_certificate() {
     let certs = tempfile::tempdir().unwrap();
     let d = certs.path();
     mqttspec::pki::generate(d, &mqttspec::pki::PkiOptions::default()).unwrap();
@@ -108,6 +108,15 @@ fn some_cases_over_wss_with_a_client_certificate() {
     let problems =
         common::deviations::check(&report, &known, &format!("mosquitto {version} over wss://"));
     assert!(problems.is_empty(), "{}\n\n{out}", problems.join("\n"));
+    // Without a client certificate the broker refuses the TLS handshake,
+    // and the reason reaches the one line on stderr.
+    let o = common::mqttspec(&["run", "--target", &url, "--ca", &p("ca.pem")]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("certificate_required") || err.contains("handshake_failure"),
+        "{err}"
+    );
 }
 
 #[test]
