@@ -118,7 +118,9 @@ pub struct Select {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Broker URL, e.g. mqtt://127.0.0.1:1883
+    /// Broker URL: mqtt://HOST[:PORT] (TCP, default port 1883), mqtts:// (TLS, 8883),
+    /// ws://HOST[:PORT][/PATH] (WebSocket, port 80, path /mqtt), wss:// (WebSocket over TLS, 443).
+    /// Cases tagged `ws` run on ws:// and wss:// only.
     #[arg(long, short = 't', value_name = "URL")]
     pub target: String,
     #[command(flatten)]
@@ -150,13 +152,13 @@ pub struct RunArgs {
     /// Show details (steps, wire log) of passing cases too
     #[arg(long, short = 'v')]
     pub verbose: bool,
-    /// mqtts://: CA certificate (PEM) that signed the broker's certificate [default: CERTS/ca.pem]
+    /// mqtts:// and wss://: CA certificate (PEM) that signed the broker's certificate [default: CERTS/ca.pem]
     #[arg(long, value_name = "FILE")]
     pub ca: Option<PathBuf>,
-    /// mqtts://: client certificate (PEM) to present, with --key
+    /// mqtts:// and wss://: client certificate (PEM) to present, with --key
     #[arg(long, value_name = "FILE", requires = "key")]
     pub cert: Option<PathBuf>,
-    /// mqtts://: private key (PEM) of --cert
+    /// mqtts:// and wss://: private key (PEM) of --cert
     #[arg(long, value_name = "FILE", requires = "cert")]
     pub key: Option<PathBuf>,
     /// Directory of the test PKI fixtures (see `certs/README.md`)

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::raw::{RawAlternative, RawCase, RawConnack, RawPacket, RawStep};
-use super::{Action, Alternative, Case, Grade, Outcome, Role, Send, Step};
+use super::{Action, Alternative, Case, Framing, Grade, Outcome, Role, Send, Step};
 use crate::codec::Version;
 
 /// A case file that cannot be used.
@@ -166,6 +166,20 @@ pub fn parse_case(path: &Path, text: &str) -> Result<Case, LoadError> {
     if raw.steps.is_empty() {
         return Err(invalid(0, "a case needs at least one [[step]]".into()));
     }
+    if !raw.tags.iter().any(|t| t == super::WS_TAG) {
+        if let Some(s) = raw.steps.iter().chain(&raw.cleanup).find(|s| {
+            let s = s.get_ref();
+            s.ws_split.is_some() || s.ws_text.is_some() || s.ws_join_next.is_some()
+        }) {
+            return Err(invalid(
+                s.span().start,
+                format!(
+                    "`ws_split`, `ws_text` and `ws_join_next` need the case to be tagged \"{}\" (it then runs over ws:// and wss:// only)",
+                    super::WS_TAG
+                ),
+            ));
+        }
+    }
     let mut opened = BTreeSet::new();
     let steps = validate_steps(
         &raw.steps,
@@ -284,6 +298,9 @@ fn validate_step(s: &RawStep, opened: &mut BTreeSet<String>) -> Result<Action, S
         ("override", s.overrides.is_some()),
         ("one_of", s.one_of.is_some()),
         ("within_ms", s.within_ms.is_some()),
+        ("ws_split", s.ws_split.is_some()),
+        ("ws_text", s.ws_text.is_some()),
+        ("ws_join_next", s.ws_join_next.is_some()),
         ("client_id", s.client_id.is_some()),
         ("same_client_as", s.same_client_as.is_some()),
         ("clean_session", s.clean_session.is_some()),
@@ -300,7 +317,10 @@ fn validate_step(s: &RawStep, opened: &mut BTreeSet<String>) -> Result<Action, S
     ];
     let applies = |name: &str| -> bool {
         match key {
-            "send" => matches!(name, "packet" | "hex" | "override"),
+            "send" => matches!(
+                name,
+                "packet" | "hex" | "override" | "ws_split" | "ws_text" | "ws_join_next"
+            ),
             "expect" => matches!(name, "packet" | "one_of" | "within_ms"),
             "expect_none" => matches!(name, "packet" | "within_ms"),
             "expect_close" => name == "within_ms",
@@ -315,6 +335,7 @@ fn validate_step(s: &RawStep, opened: &mut BTreeSet<String>) -> Result<Action, S
         return Err(format!("`{name}` does not apply to a `{key}` step"));
     }
     let within = |default| s.within_ms.map(Duration::from_millis).unwrap_or(default);
+    let framing = framing(s)?;
     let action = match key {
         "open" => Action::Open { conn: conn.clone() },
         "drop" => Action::Drop { conn: conn.clone() },
@@ -356,6 +377,7 @@ fn validate_step(s: &RawStep, opened: &mut BTreeSet<String>) -> Result<Action, S
             Action::Connect {
                 conn: conn.clone(),
                 spec: Box::new(spec),
+                framing,
                 connack,
                 connack_explicit: matches!(s.connack, Some(RawConnack::Pattern(_))),
                 anonymous: s.anonymous.unwrap_or(false),
@@ -375,6 +397,7 @@ fn validate_step(s: &RawStep, opened: &mut BTreeSet<String>) -> Result<Action, S
                         packet: Box::new(p.clone()),
                         overrides,
                     },
+                    framing,
                 }
             }
             (None, Some(h)) => {
@@ -385,6 +408,7 @@ fn validate_step(s: &RawStep, opened: &mut BTreeSet<String>) -> Result<Action, S
                 Action::Send {
                     conn: conn.clone(),
                     what: Send::Hex(bytes),
+                    framing,
                 }
             }
             (Some(_), Some(_)) => return Err("give either `packet` or `hex`, not both".into()),
@@ -444,6 +468,31 @@ fn validate_step(s: &RawStep, opened: &mut BTreeSet<String>) -> Result<Action, S
         _ => {}
     }
     Ok(action)
+}
+
+/// The WebSocket framing a `send` or `connect` step asks for.
+fn framing(s: &RawStep) -> Result<Framing, String> {
+    let text = s.ws_text == Some(true);
+    let join = s.ws_join_next == Some(true);
+    let given = [s.ws_split.is_some(), text, join];
+    if given.iter().filter(|g| **g).count() > 1 {
+        return Err("give only one of `ws_split`, `ws_text` and `ws_join_next`".into());
+    }
+    if let Some(sizes) = &s.ws_split {
+        if sizes.is_empty() || sizes.contains(&0) {
+            return Err(
+                "`ws_split` needs frame sizes of at least 1 byte, e.g. ws_split = [1, 2]".into(),
+            );
+        }
+        return Ok(Framing::Split(sizes.clone()));
+    }
+    Ok(if text {
+        Framing::Text
+    } else if join {
+        Framing::JoinNext
+    } else {
+        Framing::Whole
+    })
 }
 
 fn validate_alternative(a: &RawAlternative) -> Result<Alternative, String> {
@@ -586,6 +635,56 @@ packet = { type = "suback", packet_id = 7 }
     fn unknown_packet_type_is_an_error() {
         let e = err(&GOOD.replace("\"suback\"", "\"subak\""));
         assert!(e.contains("unknown packet type `subak`"), "{e}");
+    }
+
+    #[test]
+    fn websocket_framing_options_load_on_ws_cases() {
+        let text = GOOD
+            .replace("statements = [", "tags = [\"ws\"]\nstatements = [")
+            .replace("send = \"a\"\n", "send = \"a\"\nws_split = [1, 2]\n")
+            .replace("connect = \"a\"\n", "connect = \"a\"\nws_text = true\n");
+        let c = parse_case(Path::new("c.toml"), &text).unwrap();
+        assert!(c.needs_websocket());
+        assert!(matches!(
+            &c.steps[0].action,
+            Action::Connect {
+                framing: Framing::Text,
+                ..
+            }
+        ));
+        assert!(matches!(
+            &c.steps[1].action,
+            Action::Send { framing: Framing::Split(v), .. } if v == &[1, 2]
+        ));
+    }
+
+    #[test]
+    fn websocket_framing_needs_the_ws_tag() {
+        let e = err(&GOOD.replace("send = \"a\"\n", "send = \"a\"\nws_split = [2]\n"));
+        assert!(e.starts_with("c.toml:10:1:"), "{e}");
+        assert!(e.contains("tagged \"ws\""), "{e}");
+    }
+
+    #[test]
+    fn bad_websocket_framing_is_an_error_with_position() {
+        let ws = GOOD.replace("statements = [", "tags = [\"ws\"]\nstatements = [");
+        let e = err(&ws.replace("send = \"a\"\n", "send = \"a\"\nws_split = [0]\n"));
+        assert!(
+            e.starts_with("c.toml:11:1:") && e.contains("at least 1 byte"),
+            "{e}"
+        );
+        let e = err(&ws.replace(
+            "send = \"a\"\n",
+            "send = \"a\"\nws_split = [1]\nws_text = true\n",
+        ));
+        assert!(e.contains("only one of"), "{e}");
+        let e = err(&ws.replace("expect = \"a\"\n", "expect = \"a\"\nws_text = true\n"));
+        assert!(
+            e.contains("`ws_text` does not apply to a `expect` step"),
+            "{e}"
+        );
+        let e = err(&ws.replace("send = \"a\"\n", "send = \"a\"\nws_split = [-1]\n"));
+        assert!(e.starts_with("c.toml:13:13:"), "{e}");
     }
 
     #[test]

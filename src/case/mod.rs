@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::codec::Version;
+pub use crate::transport::Framing;
 
 pub use build::{build_packet, match_packet, Context};
 pub use load::{load_file, load_paths, LoadError};
@@ -48,6 +49,16 @@ pub struct Case {
     pub path: PathBuf,
 }
 
+/// The tag of cases that only run over WebSocket (`ws://`, `wss://`).
+pub const WS_TAG: &str = "ws";
+
+impl Case {
+    /// Whether the case only applies to WebSocket targets (tagged `ws`).
+    pub fn needs_websocket(&self) -> bool {
+        self.tags.iter().any(|t| t == WS_TAG)
+    }
+}
+
 /// One step and where it is written.
 #[derive(Debug, Clone)]
 pub struct Step {
@@ -68,6 +79,8 @@ pub enum Action {
     Connect {
         conn: String,
         spec: Box<RawPacket>,
+        /// How the CONNECT goes into WebSocket frames.
+        framing: Framing,
         connack: Option<Box<RawPacket>>,
         /// The CONNACK pattern was written in the case (a mismatch fails the
         /// case instead of making it inconclusive).
@@ -78,6 +91,8 @@ pub enum Action {
     Send {
         conn: String,
         what: Send,
+        /// How the bytes go into WebSocket frames.
+        framing: Framing,
     },
     Expect {
         conn: String,

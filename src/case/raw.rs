@@ -63,6 +63,14 @@ pub struct RawStep {
     pub overrides: Option<RawOverrides>,
     pub one_of: Option<Vec<RawAlternative>>,
     pub within_ms: Option<u64>,
+    /// WebSocket only (`send`, `connect`): cut the bytes into binary frames
+    /// of these sizes, the rest in one last frame.
+    pub ws_split: Option<Vec<usize>>,
+    /// WebSocket only (`send`, `connect`): send the bytes in a text frame.
+    pub ws_text: Option<bool>,
+    /// WebSocket only (`send`, `connect`): hold the bytes and send them in
+    /// the same frame as the next `send` or `connect` on the connection.
+    pub ws_join_next: Option<bool>,
     /// Why the step exists (shown in reports).
     pub note: Option<String>,
     /// The statement this step checks (default: the case's first).

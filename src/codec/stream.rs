@@ -28,6 +28,10 @@ pub enum FrameError {
     Truncated,
     #[error("unframeable bytes after an earlier framing error")]
     AfterError,
+    /// Bytes that came in a WebSocket text frame: not MQTT traffic, which
+    /// travels in binary frames only (MQTT-6.0.0-1). Never framed.
+    #[error("sent in a WebSocket text frame, not a binary one")]
+    TextFrame,
 }
 
 /// The fixed header's remaining length, read from a buffer that starts at a

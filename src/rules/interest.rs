@@ -22,6 +22,9 @@ impl Interest {
     /// Every event (the default for a rule that declares nothing).
     pub const ALL: Interest = Interest((1 << CLASSES) - 1);
 
+    /// Unframeable bytes (either direction).
+    pub const MALFORMED: Interest = Interest(1 << MALFORMED);
+
     /// Packets of `types` travelling in `dir`.
     pub fn packets(dir: Direction, types: &[PacketType]) -> Interest {
         Interest(types.iter().fold(0, |m, t| m | 1 << packet_class(dir, *t)))

@@ -18,6 +18,7 @@ pub mod s3_3_publish;
 pub mod s3_8_subscribe;
 pub mod s4_7_topics;
 pub mod s4_qos_flows;
+pub mod s6_websocket;
 #[cfg(test)]
 mod scenarios;
 #[cfg(test)]

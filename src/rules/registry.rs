@@ -3,7 +3,8 @@
 use super::{
     s2_packet_ids as ids, s3_10_unsubscribe as unsub, s3_12_ping as ping, s3_14_disconnect as disc,
     s3_1_connect as connect, s3_2_connack as connack, s3_3_publish as publish,
-    s3_8_subscribe as sub, s4_7_topics as topics, s4_qos_flows as qos, wellformed, Rule, RuleMeta,
+    s3_8_subscribe as sub, s4_7_topics as topics, s4_qos_flows as qos, s6_websocket as ws,
+    wellformed, Rule, RuleMeta,
 };
 
 /// A fresh instance of every rule (one set per connection).
@@ -36,6 +37,8 @@ pub fn all_rules() -> Vec<Box<dyn Rule>> {
         Box::new(qos::ServerAckTypeMatchesQos),
         Box::new(topics::DollarTopicsNotMatchedByWildcards),
         Box::new(topics::ClientTopicFiltersValid),
+        Box::new(ws::BinaryFramesOnly::client()),
+        Box::new(ws::BinaryFramesOnly::server()),
     ]
 }
 

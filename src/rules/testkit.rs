@@ -132,11 +132,16 @@ impl Script {
 
     /// Add a Malformed event (unframeable bytes) in `dir`.
     pub fn malformed(&mut self, dir: Direction) -> &mut Script {
+        self.malformed_as(dir, crate::codec::FrameError::LengthTooLong)
+    }
+
+    /// Add a Malformed event in `dir` with this error.
+    pub fn malformed_as(&mut self, dir: Direction, error: crate::codec::FrameError) -> &mut Script {
         self.add(EventKind::Malformed {
             dir,
             offset: 0,
             len: 5,
-            error: crate::codec::FrameError::LengthTooLong,
+            error,
         });
         self
     }

@@ -3,15 +3,13 @@
 
 use std::sync::Arc;
 
-use tokio::io::WriteHalf;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::recorder::Recorder;
-use crate::codec::{Decoded, Framed, Framer};
+use crate::codec::{Decoded, FrameError, Framed, Framer};
 use crate::event::{ClosedBy, ConnId, Direction};
-use crate::transport::Stream;
+use crate::transport::{Chunk, Framing, Link, LinkWriter};
 
 /// Something the server did.
 #[derive(Debug, Clone)]
@@ -28,7 +26,7 @@ pub struct Conn {
     pub id: ConnId,
     pub name: String,
     pub client_id: String,
-    writer: Option<WriteHalf<Stream>>,
+    writer: Option<LinkWriter>,
     pub inbox: mpsc::UnboundedReceiver<Incoming>,
     /// Packets received that no step has matched yet (oldest first).
     pub backlog: std::collections::VecDeque<Arc<Decoded>>,
@@ -39,34 +37,39 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// Wrap a fresh stream and start reading.
-    pub fn start(id: ConnId, name: &str, stream: Stream, recorder: Recorder) -> Conn {
-        let (mut rd, wr) = tokio::io::split(stream);
+    /// Wrap a fresh link and start reading.
+    pub fn start(id: ConnId, name: &str, link: Link, recorder: Recorder) -> Conn {
+        let (mut rd, wr) = link.split();
         let (tx, inbox) = mpsc::unbounded_channel();
         recorder.opened(id);
         let rec = recorder.clone();
         let reader = tokio::spawn(async move {
             let mut framer = Framer::default();
-            let mut buf = vec![0u8; 16 * 1024];
             loop {
-                let (n, why) = match rd.read(&mut buf).await {
-                    Ok(n) => (n, None),
-                    Err(e) => (0, Some(crate::transport::tls::reason(&e))),
-                };
-                if n == 0 {
-                    if let Some(Framed::Malformed {
-                        offset,
-                        bytes,
-                        error,
-                    }) = framer.finish()
-                    {
-                        rec.malformed(id, Direction::ToClient, offset, &bytes, error);
+                let bytes = match rd.next().await {
+                    Chunk::Bytes(b) => b,
+                    Chunk::Text(t) => {
+                        // Not MQTT traffic (MQTT-6.0.0-1): recorded, never framed.
+                        let error = FrameError::TextFrame;
+                        rec.malformed(id, Direction::ToClient, framer.offset(), &t, error);
+                        let _ = tx.send(Incoming::Malformed(error.to_string()));
+                        continue;
                     }
-                    rec.closed_because(id, ClosedBy::Server, why);
-                    let _ = tx.send(Incoming::Closed);
-                    return;
-                }
-                framer.push(&buf[..n]);
+                    Chunk::End(why) => {
+                        if let Some(Framed::Malformed {
+                            offset,
+                            bytes,
+                            error,
+                        }) = framer.finish()
+                        {
+                            rec.malformed(id, Direction::ToClient, offset, &bytes, error);
+                        }
+                        rec.closed_because(id, ClosedBy::Server, why);
+                        let _ = tx.send(Incoming::Closed);
+                        return;
+                    }
+                };
+                framer.push(&bytes);
                 while let Some(f) = framer.next_frame() {
                     match f {
                         Framed::Packet { bytes, .. } => {
@@ -98,15 +101,19 @@ impl Conn {
         }
     }
 
-    /// Send bytes (recorded first, so the log shows the attempt).
-    pub async fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
-        self.recorder.sent(self.id, bytes);
+    /// Send bytes framed as `framing` says (recorded first, so the log shows
+    /// the attempt; bytes in a text frame are recorded as not MQTT traffic).
+    pub async fn send(&mut self, bytes: &[u8], framing: &Framing) -> Result<(), String> {
+        match framing {
+            Framing::Text => self.recorder.sent_text(self.id, bytes),
+            Framing::Whole | Framing::Split(_) | Framing::JoinNext => {
+                self.recorder.sent(self.id, bytes)
+            }
+        }
         let Some(w) = self.writer.as_mut() else {
             return Err("connection already closed by the suite".into());
         };
-        w.write_all(bytes)
-            .await
-            .map_err(|e| format!("write failed (peer closed?): {e}"))
+        w.write(bytes, framing).await
     }
 
     /// Close our side: the server sees the connection end without DISCONNECT.
@@ -117,7 +124,7 @@ impl Conn {
         }
         self.recorder.closed(self.id, ClosedBy::Client);
         if let Some(mut w) = self.writer.take() {
-            let _ = w.shutdown().await;
+            w.shutdown().await;
         }
         self.reader.abort();
     }

@@ -15,7 +15,7 @@ use crate::case::{
 use crate::codec::{encode, encode_with, Packet};
 use crate::event::Side;
 use crate::report::{CaseReport, ConnInfo, StepReport};
-use crate::transport::Target;
+use crate::transport::{Framing, Target, TransportError};
 use crate::verdict::Verdict;
 
 /// Per-run settings a case needs.
@@ -48,6 +48,9 @@ struct StepOut {
     expected: Option<String>,
     actual: Vec<String>,
     message: Option<String>,
+    /// The statement broken, when not the step's own (e.g. a WebSocket
+    /// server that does not select `mqtt` breaks MQTT-6.0.0-4 in any step).
+    statement: Option<&'static str>,
 }
 
 impl StepOut {
@@ -57,6 +60,7 @@ impl StepOut {
             expected: None,
             actual: Vec::new(),
             message: None,
+            statement: None,
         }
     }
     fn with(result: Verdict, message: impl Into<String>) -> StepOut {
@@ -65,6 +69,7 @@ impl StepOut {
             expected: None,
             actual: Vec::new(),
             message: Some(message.into()),
+            statement: None,
         }
     }
 }
@@ -97,12 +102,13 @@ pub async fn run_case(case: &Case, env: &CaseEnv) -> CaseReport {
             ),
         };
         if out.result != Verdict::Pass && reason.is_none() {
+            let statement = out.statement.unwrap_or(step.statement);
             if matches!(out.result, Verdict::Fail | Verdict::NonStrict) {
-                failed_statement = Some(step.statement);
+                failed_statement = Some(statement);
             }
             reason = Some(format!(
                 "[{}] step {} ({} {}, line {}): {}",
-                step.statement,
+                statement,
                 n + 1,
                 step.action.name(),
                 step.action.conn(),
@@ -223,15 +229,22 @@ impl Exec<'_> {
         if let Some(old) = self.conns.get_mut(name) {
             old.drop_now().await;
         }
-        let stream = self
+        let link = self
             .env
             .target
             .connect(self.env.connect_timeout, self.env.tls.as_ref())
             .await
-            .map_err(|e| StepOut::with(Verdict::Error, e.to_string()))?;
+            .map_err(|e| match e {
+                // The server's answer, not a harness failure.
+                TransportError::Subprotocol(why) => StepOut {
+                    statement: Some(crate::transport::ws::SUBPROTOCOL_STATEMENT),
+                    ..StepOut::with(Verdict::Fail, why)
+                },
+                e => StepOut::with(Verdict::Error, e.to_string()),
+            })?;
         let id = self.next_id;
         self.next_id += 1;
-        let mut conn = Conn::start(id, name, stream, self.recorder.clone());
+        let mut conn = Conn::start(id, name, link, self.recorder.clone());
         conn.client_id = self
             .ctx
             .client_ids
@@ -258,6 +271,7 @@ impl Exec<'_> {
             Action::Connect {
                 conn,
                 spec,
+                framing,
                 connack,
                 connack_explicit,
                 anonymous,
@@ -297,7 +311,8 @@ impl Exec<'_> {
                         k.client_id = c.client_id.to_string();
                     }
                 }
-                self.send_bytes(conn, &encode(&packet, version)).await?;
+                self.send_bytes(conn, &encode(&packet, version), framing)
+                    .await?;
                 match connack {
                     None => Ok(StepOut::pass()),
                     Some(p) => {
@@ -317,7 +332,11 @@ impl Exec<'_> {
                     }
                 }
             }
-            Action::Send { conn, what } => {
+            Action::Send {
+                conn,
+                what,
+                framing,
+            } => {
                 let bytes = match what {
                     Send::Hex(b) => b.clone(),
                     Send::Packet { packet, overrides } => {
@@ -329,7 +348,7 @@ impl Exec<'_> {
                         encode_with(&p, version, &o)
                     }
                 };
-                self.send_bytes(conn, &bytes).await?;
+                self.send_bytes(conn, &bytes, framing).await?;
                 Ok(StepOut::pass())
             }
             Action::Expect {
@@ -373,7 +392,8 @@ impl Exec<'_> {
                     version,
                 )
                 .map_err(|e| StepOut::with(Verdict::Error, e))?;
-                self.send_bytes(conn, &encode(&d, version)).await?;
+                self.send_bytes(conn, &encode(&d, version), &Framing::Whole)
+                    .await?;
                 if let Some(c) = self.conns.get_mut(conn) {
                     c.drop_now().await;
                 }
@@ -382,12 +402,17 @@ impl Exec<'_> {
         }
     }
 
-    async fn send_bytes(&mut self, conn: &str, bytes: &[u8]) -> Result<(), StepOut> {
+    async fn send_bytes(
+        &mut self,
+        conn: &str,
+        bytes: &[u8],
+        framing: &Framing,
+    ) -> Result<(), StepOut> {
         let c = self
             .conns
             .get_mut(conn)
             .ok_or_else(|| StepOut::with(Verdict::Error, format!("no connection `{conn}`")))?;
-        c.send(bytes)
+        c.send(bytes, framing)
             .await
             .map_err(|e| StepOut::with(Verdict::Fail, format!("could not send: {e}")))
     }
@@ -452,6 +477,7 @@ impl Exec<'_> {
             result,
             expected: Some(expected),
             actual: state.actual,
+            statement: None,
         }
     }
 }

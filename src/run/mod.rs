@@ -1,6 +1,7 @@
 //! Broker mode: runs the selected cases concurrently against one broker,
 //! each case with its own client ids and topics, the whole run bounded by a
-//! deadline, and assembles the [`Report`].
+//! deadline, and assembles the [`Report`]. Cases tagged `ws` only apply to
+//! WebSocket targets and are left out of other runs.
 
 mod conn;
 mod exec;
@@ -53,8 +54,17 @@ pub fn run_id() -> String {
     s
 }
 
-/// Run `cases` against the target; reports come back in case order.
+/// Split `cases` into those that apply to `target` and those that do not
+/// (cases tagged `ws` on a target that is not `ws://` or `wss://`).
+pub fn applicable(cases: Vec<Case>, target: &Target) -> (Vec<Case>, Vec<Case>) {
+    let ws = target.scheme.is_websocket();
+    cases.into_iter().partition(|c| ws || !c.needs_websocket())
+}
+
+/// Run the `cases` that apply to the target (see [`applicable`]); reports
+/// come back in case order.
 pub async fn run(cases: Vec<Case>, cfg: &RunConfig, on_case: Option<OnCase>) -> Report {
+    let (cases, _not_applicable) = applicable(cases, &cfg.target);
     let started = Instant::now();
     let started_unix = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)

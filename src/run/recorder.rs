@@ -115,6 +115,21 @@ impl Recorder {
         });
     }
 
+    /// Bytes we sent in a WebSocket text frame: recorded as not MQTT
+    /// traffic (MQTT-6.0.0-1), so the session does not take them as packets.
+    pub fn sent_text(&self, conn: ConnId, bytes: &[u8]) {
+        self.with(|i| {
+            let offset = i.conns.get(&conn).map_or(0, |c| c.outbound.offset());
+            i.malformed(
+                conn,
+                Direction::ToServer,
+                offset,
+                bytes,
+                codec::FrameError::TextFrame,
+            );
+        });
+    }
+
     /// The connection ended (first report wins).
     pub fn closed(&self, conn: ConnId, by: ClosedBy) {
         self.closed_because(conn, by, None)

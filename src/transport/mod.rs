@@ -1,8 +1,13 @@
 //! Transports to the peer under test. A [`Target`] is parsed from a URL
-//! (`mqtt://` plain TCP, `mqtts://` TLS); a connection is a byte stream the
-//! runner taps (every read and write becomes bytes with a direction).
+//! (`mqtt://` plain TCP, `mqtts://` TLS, `ws://` WebSocket, `wss://`
+//! WebSocket over TLS); a connection is a [`Link`] the runner taps (every
+//! read and write becomes bytes with a direction).
 
+mod link;
 pub mod tls;
+pub mod ws;
+
+pub use link::{Chunk, Framing, Link, LinkReader, LinkWriter};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +29,22 @@ pub enum Scheme {
     Tcp,
     /// TLS over TCP (`mqtts://`, default port 8883).
     Tls,
+    /// WebSocket over TCP (`ws://`, default port 80, path `/mqtt`).
+    Ws,
+    /// WebSocket over TLS (`wss://`, default port 443, path `/mqtt`).
+    Wss,
+}
+
+impl Scheme {
+    /// Whether the connection starts with a TLS handshake.
+    pub fn uses_tls(self) -> bool {
+        matches!(self, Scheme::Tls | Scheme::Wss)
+    }
+
+    /// Whether MQTT travels in WebSocket frames.
+    pub fn is_websocket(self) -> bool {
+        matches!(self, Scheme::Ws | Scheme::Wss)
+    }
 }
 
 /// TLS client settings of a run (None for plain TCP).
@@ -46,6 +67,9 @@ pub struct Target {
     pub scheme: Scheme,
     pub host: String,
     pub port: u16,
+    /// HTTP path of the WebSocket endpoint (`/mqtt` by default; empty for
+    /// `mqtt://` and `mqtts://`).
+    pub path: String,
 }
 
 /// Transport-level failures (harness errors, not spec violations).
@@ -61,10 +85,18 @@ pub enum TransportError {
     Handshake(String, String),
     #[error("{0}")]
     Tls(#[from] tls::TlsError),
+    #[error("WebSocket handshake with {0} failed: {1}")]
+    WsHandshake(String, String),
+    /// The WebSocket server did not select the `mqtt` subprotocol: a
+    /// verdict about the server (MQTT-6.0.0-4), not a harness failure.
+    #[error("{0}")]
+    Subprotocol(String),
 }
 
 impl Target {
-    /// Parse `mqtt://host[:port]` (port 1883 by default). IPv6 hosts in brackets.
+    /// Parse `mqtt://host[:port]` (port 1883 by default), `mqtts://` (8883),
+    /// `ws://host[:port][/path]` (80, path `/mqtt`) or `wss://` (443, path
+    /// `/mqtt`). IPv6 hosts in brackets.
     pub fn parse(url: &str) -> Result<Target, TransportError> {
         let bad = |why: &str| TransportError::BadUrl(url.to_string(), why.to_string());
         let (scheme, rest) = match url.split_once("://") {
@@ -72,9 +104,11 @@ impl Target {
             Some(("mqtts", rest)) | Some(("ssl", rest)) | Some(("tls", rest)) => {
                 (Scheme::Tls, rest)
             }
+            Some(("ws", rest)) => (Scheme::Ws, rest),
+            Some(("wss", rest)) => (Scheme::Wss, rest),
             Some((scheme, _)) => {
                 return Err(bad(&format!(
-                    "scheme `{scheme}` is not supported (use mqtt://host:port or mqtts://host:port)"
+                    "scheme `{scheme}` is not supported (use mqtt://, mqtts://, ws:// or wss://)"
                 )))
             }
             None => (Scheme::Tcp, url),
@@ -82,8 +116,23 @@ impl Target {
         let default_port = match scheme {
             Scheme::Tcp => 1883,
             Scheme::Tls => 8883,
+            Scheme::Ws => 80,
+            Scheme::Wss => 443,
         };
-        let rest = rest.trim_end_matches('/');
+        let (rest, path) = match rest.find('/') {
+            Some(i) => rest.split_at(i),
+            None => (rest, ""),
+        };
+        let path = if scheme.is_websocket() {
+            match path {
+                "" | "/" => ws::DEFAULT_PATH.to_string(),
+                p => p.to_string(),
+            }
+        } else if path.trim_end_matches('/').is_empty() {
+            String::new()
+        } else {
+            return Err(bad("a path only applies to ws:// and wss://"));
+        };
         if rest.is_empty() {
             return Err(bad("no host"));
         }
@@ -112,6 +161,7 @@ impl Target {
             scheme,
             host,
             port,
+            path,
         })
     }
 
@@ -136,28 +186,41 @@ impl Target {
         }
     }
 
-    /// Open a connection (TCP, then TLS for `mqtts://`), giving up after `timeout`.
+    /// Open a connection (TCP, then TLS for `mqtts://` and `wss://`, then
+    /// the WebSocket handshake for `ws://` and `wss://`), giving up after
+    /// `timeout` per stage.
     pub async fn connect(
         &self,
         timeout: Duration,
         tls: Option<&Tls>,
-    ) -> Result<Stream, TransportError> {
+    ) -> Result<Link, TransportError> {
         let tcp = self.connect_tcp(timeout).await?;
-        match (self.scheme, tls) {
-            (Scheme::Tcp, _) => Ok(Box::new(tcp)),
-            (Scheme::Tls, None) => Err(TransportError::Tls(tls::TlsError::NoCa)),
-            (Scheme::Tls, Some(t)) => {
+        let stream: Stream = match (self.scheme.uses_tls(), tls) {
+            (false, _) => Box::new(tcp),
+            (true, None) => return Err(TransportError::Tls(tls::TlsError::NoCa)),
+            (true, Some(t)) => {
                 let name = tls::server_name(&self.host)?;
                 let connector = tokio_rustls::TlsConnector::from(t.config.clone());
                 match tokio::time::timeout(timeout, connector.connect(name, tcp)).await {
-                    Ok(Ok(s)) => Ok(Box::new(s)),
-                    Ok(Err(e)) => Err(TransportError::Handshake(self.addr(), tls::reason(&e))),
-                    Err(_) => Err(TransportError::Handshake(
-                        self.addr(),
-                        format!("no handshake within {timeout:?}"),
-                    )),
+                    Ok(Ok(s)) => Box::new(s),
+                    Ok(Err(e)) => {
+                        return Err(TransportError::Handshake(self.addr(), tls::reason(&e)))
+                    }
+                    Err(_) => {
+                        return Err(TransportError::Handshake(
+                            self.addr(),
+                            format!("no handshake within {timeout:?}"),
+                        ))
+                    }
                 }
             }
+        };
+        if self.scheme.is_websocket() {
+            ws::handshake(self, stream, timeout)
+                .await
+                .map(|ws| Link::Ws(Box::new(ws)))
+        } else {
+            Ok(Link::Stream(stream))
         }
     }
 }
@@ -177,5 +240,27 @@ mod tests {
         let t = Target::parse("mqtts://localhost").unwrap();
         assert_eq!((t.scheme, t.port), (Scheme::Tls, 8883));
         assert!(Target::parse("mqtt://h:notaport").is_err());
+        assert!(Target::parse("mqtt://h:1883/x").is_err());
+        assert_eq!(Target::parse("mqtt://h:1883/").unwrap().path, "");
+    }
+
+    #[test]
+    fn parses_websocket_urls() {
+        let t = Target::parse("ws://127.0.0.1:9001").unwrap();
+        assert_eq!(
+            (t.scheme, t.port, t.path.as_str()),
+            (Scheme::Ws, 9001, "/mqtt")
+        );
+        let t = Target::parse("ws://localhost").unwrap();
+        assert_eq!((t.port, t.path.as_str()), (80, "/mqtt"));
+        let t = Target::parse("wss://[::1]/ws/x").unwrap();
+        assert_eq!(
+            (t.scheme, t.host.as_str(), t.port, t.path.as_str()),
+            (Scheme::Wss, "::1", 443, "/ws/x")
+        );
+        assert_eq!(Target::parse("ws://h:1/").unwrap().path, "/mqtt");
+        assert!(Target::parse("ws://:80/mqtt").is_err());
+        assert!(Scheme::Wss.uses_tls() && Scheme::Wss.is_websocket());
+        assert!(!Scheme::Tls.is_websocket() && !Scheme::Ws.uses_tls());
     }
 }

@@ -1,7 +1,10 @@
-//! Shared test helpers: a real mosquitto on a free loopback port, a silent
-//! TCP peer, and running the `mqttspec` binary.
+//! Shared test helpers: a real mosquitto on a free loopback port (plain,
+//! TLS or with a WebSocket listener), a silent TCP peer, running the
+//! `mqttspec` binary, and checking a report against the known deviations.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod deviations;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -37,6 +40,8 @@ pub fn wait_port(port: u16, timeout: Duration) -> bool {
 pub struct Mosquitto {
     child: Child,
     pub port: u16,
+    /// The WebSocket listener's port (see [`Mosquitto::start_websockets`]).
+    pub ws_port: Option<u16>,
     _dir: tempfile::TempDir,
 }
 
@@ -52,11 +57,39 @@ impl Mosquitto {
 
     /// Start `mosquitto` with the config `conf(port)` on a free port.
     pub fn start_with(conf: impl Fn(u16) -> String) -> Mosquitto {
+        Mosquitto::start_on(|port, _| conf(port), false)
+    }
+
+    /// Start `mosquitto` with a plain listener on a free port and a
+    /// WebSocket listener on another; `ws_extra` is added to the WebSocket
+    /// listener's settings (e.g. TLS files).
+    ///
+    /// Debian's mosquitto 2.0.11 (libwebsockets 4) needs both: with only a
+    /// WebSocket listener it exits with "Unable to start any listening
+    /// sockets" (libwebsockets keeps that socket outside mosquitto's own
+    /// list; mosquitto issues #2284, #2578). Its WebSocket listener takes an
+    /// interface name, not an address: `listener PORT 127.0.0.1` listens on
+    /// every interface, `listener PORT lo` on loopback only (#3045).
+    pub fn start_websockets(ws_extra: &str) -> Mosquitto {
+        Mosquitto::start_on(
+            |port, ws_port| {
+                format!(
+                    "user root\nlistener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\nmax_keepalive 65535\nlistener {ws_port} lo\nprotocol websockets\n{ws_extra}"
+                )
+            },
+            true,
+        )
+    }
+
+    /// Start with `conf(port, ws_port)`, waiting for the port (and the
+    /// WebSocket port when `websockets`).
+    fn start_on(conf: impl Fn(u16, u16) -> String, websockets: bool) -> Mosquitto {
         let dir = tempfile::tempdir().unwrap();
         for _ in 0..5 {
             let port = free_port();
+            let ws_port = free_port();
             let path = dir.path().join("mosquitto.conf");
-            std::fs::write(&path, conf(port)).unwrap();
+            std::fs::write(&path, conf(port, ws_port)).unwrap();
             let mut child = Command::new("mosquitto")
                 .arg("-c")
                 .arg(&path)
@@ -65,10 +98,13 @@ impl Mosquitto {
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("mosquitto must be installed (apt-get install -y mosquitto)");
-            if wait_port(port, Duration::from_secs(10)) {
+            if wait_port(port, Duration::from_secs(10))
+                && (!websockets || wait_port(ws_port, Duration::from_secs(10)))
+            {
                 return Mosquitto {
                     child,
                     port,
+                    ws_port: websockets.then_some(ws_port),
                     _dir: dir,
                 };
             }
@@ -132,20 +168,9 @@ pub fn mqttspec_in(dir: &Path, args: &[&str]) -> Output {
 
 /// Case ids listed in tests/known-deviations/ for the installed mosquitto.
 pub fn known_deviations() -> Vec<String> {
-    let version = mosquitto_version();
-    let path = root().join(format!("tests/known-deviations/mosquitto-{version}.toml"));
-    let Ok(t) = std::fs::read_to_string(path) else {
-        return Vec::new();
-    };
-    let v: toml::Value = toml::from_str(&t).unwrap();
-    v.get("deviation")
-        .and_then(|d| d.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|d| d.get("case").and_then(|c| c.as_str()).map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
+    deviations::load(&format!("mosquitto-{}.toml", mosquitto_version()))
+        .into_keys()
+        .collect()
 }
 
 /// The installed mosquitto's version ("2.0.11"), from `mosquitto -h`.
