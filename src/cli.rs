@@ -48,7 +48,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Where to listen: mqtt://HOST:PORT (port 1883 by default)
+    /// Where to listen: mqtt://HOST:PORT (port 1883 by default; 0 picks a free port, shown on stderr)
     #[arg(long, value_name = "URL", default_value = "mqtt://127.0.0.1:1883")]
     pub listen: String,
     /// Run no case: serve any number of clients and judge them passively

@@ -283,7 +283,7 @@ async fn serve_cmd(args: ServeArgs) -> anyhow::Result<ExitCode> {
             "serve runs device cases only with --watch for now: add --watch to serve any client and judge it passively"
         );
     }
-    let target = Target::parse(&args.listen)?;
+    let target = Target::parse_listen(&args.listen)?;
     if target.scheme != mqttspec::transport::Scheme::Tcp {
         anyhow::bail!(
             "serve listens on mqtt:// only for now (got `{}`)",

@@ -205,11 +205,12 @@ impl Broker {
             Packet::Unsubscribe(u) => self.unsubscribe(conn, &client_id, u, &mut out),
             Packet::Pingreq => out.push(Out::Send(conn, Box::new(Packet::Pingresp))),
             Packet::Disconnect(_) => {
-                // A normal DISCONNECT discards the will (MQTT-3.14.4-3).
+                // A normal DISCONNECT discards the will (MQTT-3.14.4-3); the
+                // client closes the connection (the I/O side closes it after
+                // a grace period otherwise).
                 if let Some(o) = self.online.get_mut(&conn) {
                     o.will = None;
                 }
-                out.push(Out::Close(conn));
             }
             // A second CONNECT, or a packet only a server sends: a protocol
             // violation, the connection is closed (MQTT-3.1.0-2, 4.8.0-1).

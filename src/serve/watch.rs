@@ -21,6 +21,9 @@ use crate::event::{ClosedBy, ConnId, Direction};
 
 /// How long a new connection may stay silent before its CONNECT.
 pub const CONNECT_WAIT: Duration = Duration::from_secs(30);
+/// How long the client may keep the connection open after its DISCONNECT
+/// before the broker closes it (the client is the one to close).
+pub const DISCONNECT_GRACE: Duration = Duration::from_secs(1);
 
 /// The report of a watch.
 #[derive(Debug, Clone, Serialize)]
@@ -168,7 +171,8 @@ async fn read_loop(
             Ok(Ok(n)) => n,
             Ok(Err(_)) => 0,
             Err(_) => {
-                // Keep alive × 1.5 (or the CONNECT wait) without a byte.
+                // Keep alive × 1.5 (or the CONNECT wait, or the grace after
+                // DISCONNECT) without a byte.
                 hub.dispatch(vec![Out::Close(id)]);
                 continue;
             }
@@ -203,7 +207,10 @@ async fn read_loop(
                         // MQTT-3.1.0-1: anything before CONNECT closes the connection.
                         (_, false) => vec![Out::Close(id)],
                         (p, true) => {
-                            disconnected |= matches!(p, Packet::Disconnect(_));
+                            if matches!(p, Packet::Disconnect(_)) {
+                                disconnected = true;
+                                wait = DISCONNECT_GRACE;
+                            }
                             hub.broker(|b| b.packet(id, p))
                         }
                     };
@@ -233,11 +240,13 @@ async fn write_loop(
     while let Some(cmd) = rx.recv().await {
         match cmd {
             Cmd::Send(p) => {
-                let bytes = codec::encode(&p, judge.version());
+                let bytes = bytes::Bytes::from(codec::encode(&p, judge.version()));
+                // Judged before it is written: the client's answer may be
+                // read before this task runs again.
+                judge.packet(Direction::ToClient, bytes.clone());
                 if wr.write_all(&bytes).await.is_err() {
                     return;
                 }
-                judge.packet(Direction::ToClient, bytes.into());
             }
             Cmd::Close => {
                 let _ = wr.shutdown().await;

@@ -98,6 +98,19 @@ impl Target {
     /// `ws://host[:port][/path]` (80, path `/mqtt`) or `wss://` (443, path
     /// `/mqtt`). IPv6 hosts in brackets.
     pub fn parse(url: &str) -> Result<Target, TransportError> {
+        let t = Target::parse_listen(url)?;
+        if t.port == 0 {
+            return Err(TransportError::BadUrl(
+                url.to_string(),
+                "need a non-zero port".to_string(),
+            ));
+        }
+        Ok(t)
+    }
+
+    /// Like [`Target::parse`], for an address to listen on: port 0 means
+    /// any free port.
+    pub fn parse_listen(url: &str) -> Result<Target, TransportError> {
         let bad = |why: &str| TransportError::BadUrl(url.to_string(), why.to_string());
         let (scheme, rest) = match url.split_once("://") {
             Some(("mqtt", rest)) | Some(("tcp", rest)) => (Scheme::Tcp, rest),
@@ -153,8 +166,8 @@ impl Target {
                 None => (rest.to_string(), default_port),
             }
         };
-        if host.is_empty() || port == 0 {
-            return Err(bad("need a host and a non-zero port"));
+        if host.is_empty() {
+            return Err(bad("no host"));
         }
         Ok(Target {
             url: url.to_string(),
