@@ -53,7 +53,10 @@ pub fn case_details(c: &CaseReport) -> String {
     }
     let _ = writeln!(out, "    case: {} ({})", c.title, c.file);
     for s in &c.steps {
-        if matches!(s.result, Verdict::Pass | Verdict::Skip) {
+        // A passing step is shown only when it says something (e.g. the
+        // reason a connection was refused as expected).
+        let quiet = s.result == Verdict::Pass && s.message.is_none();
+        if quiet || s.result == Verdict::Skip {
             continue;
         }
         let _ = writeln!(

@@ -2,9 +2,11 @@
 //! each case with its own client ids and topics, the whole run bounded by a
 //! deadline, and assembles the [`Report`].
 
+mod applies;
 mod conn;
 mod exec;
 mod recorder;
+mod refusal;
 pub mod spawn;
 
 use std::sync::Arc;
@@ -32,6 +34,9 @@ pub struct RunConfig {
     pub connect_timeout: Duration,
     /// TLS settings for `mqtts://` targets.
     pub tls: Option<crate::transport::Tls>,
+    /// The files behind `tls` and the fixtures directory (`--certs`), for
+    /// cases that choose their own TLS settings.
+    pub tls_material: Option<crate::transport::tls::Material>,
 }
 
 /// Called after each case (for progress display).
@@ -64,7 +69,16 @@ pub async fn run(cases: Vec<Case>, cfg: &RunConfig, on_case: Option<OnCase>) -> 
     let sem = Arc::new(Semaphore::new(cfg.jobs.max(1)));
     let mut set = tokio::task::JoinSet::new();
     let cases: Vec<Arc<Case>> = cases.into_iter().map(Arc::new).collect();
+    let mut results: Vec<Option<CaseReport>> = vec![None; cases.len()];
     for (index, case) in cases.iter().enumerate() {
+        if let Some(why) = applies::not_applicable(case, &cfg.target, cfg.tls_material.as_ref()) {
+            let r = bare_report(case, Verdict::Skip, why);
+            if let Some(f) = &on_case {
+                f(&r);
+            }
+            results[index] = Some(r);
+            continue;
+        }
         let env = CaseEnv {
             target: cfg.target.clone(),
             username: cfg.username.clone(),
@@ -73,6 +87,7 @@ pub async fn run(cases: Vec<Case>, cfg: &RunConfig, on_case: Option<OnCase>) -> 
             index,
             connect_timeout: cfg.connect_timeout,
             tls: cfg.tls.clone(),
+            tls_material: cfg.tls_material.clone(),
         };
         let sem = sem.clone();
         let case = case.clone();
@@ -86,7 +101,6 @@ pub async fn run(cases: Vec<Case>, cfg: &RunConfig, on_case: Option<OnCase>) -> 
             (index, r)
         });
     }
-    let mut results: Vec<Option<CaseReport>> = vec![None; cases.len()];
     let deadline = tokio::time::Instant::now() + cfg.deadline;
     loop {
         match tokio::time::timeout_at(deadline, set.join_next()).await {
@@ -102,7 +116,15 @@ pub async fn run(cases: Vec<Case>, cfg: &RunConfig, on_case: Option<OnCase>) -> 
     let reports: Vec<CaseReport> = results
         .into_iter()
         .zip(cases.iter())
-        .map(|(r, c)| r.unwrap_or_else(|| unfinished(c, cfg.deadline)))
+        .map(|(r, c)| {
+            r.unwrap_or_else(|| {
+                let why = format!(
+                    "not finished within the run deadline of {} s",
+                    cfg.deadline.as_secs()
+                );
+                bare_report(c, Verdict::Error, why)
+            })
+        })
         .collect();
     Report {
         tool: "mqttspec",
@@ -116,7 +138,8 @@ pub async fn run(cases: Vec<Case>, cfg: &RunConfig, on_case: Option<OnCase>) -> 
     }
 }
 
-fn unfinished(c: &Case, deadline: Duration) -> CaseReport {
+/// The report of a case that did not run (skipped) or did not finish.
+fn bare_report(c: &Case, verdict: Verdict, reason: String) -> CaseReport {
     CaseReport {
         id: c.id.clone(),
         title: c.title.clone(),
@@ -125,11 +148,8 @@ fn unfinished(c: &Case, deadline: Duration) -> CaseReport {
         tags: c.tags.clone(),
         version: c.version.name(),
         file: c.path.display().to_string(),
-        verdict: Verdict::Error,
-        reason: Some(format!(
-            "not finished within the run deadline of {} s",
-            deadline.as_secs()
-        )),
+        verdict,
+        reason: Some(reason),
         failed_statement: None,
         duration_ms: 0,
         connections: Vec::new(),

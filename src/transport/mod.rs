@@ -30,6 +30,9 @@ pub enum Scheme {
 #[derive(Clone)]
 pub struct Tls {
     pub config: Arc<rustls::ClientConfig>,
+    /// Name to verify the broker's certificate against (and send as SNI)
+    /// instead of the target's host.
+    pub server_name: Option<String>,
 }
 
 impl std::fmt::Debug for Tls {
@@ -59,6 +62,8 @@ pub enum TransportError {
     ConnectTimeout(String, Duration),
     #[error("TLS handshake with {0} failed: {1}")]
     Handshake(String, String),
+    #[error("TLS handshake with {0} failed: {1}")]
+    Refused(String, tls::Refusal),
     #[error("{0}")]
     Tls(#[from] tls::TlsError),
 }
@@ -147,11 +152,11 @@ impl Target {
             (Scheme::Tcp, _) => Ok(Box::new(tcp)),
             (Scheme::Tls, None) => Err(TransportError::Tls(tls::TlsError::NoCa)),
             (Scheme::Tls, Some(t)) => {
-                let name = tls::server_name(&self.host)?;
+                let name = tls::server_name(t.server_name.as_deref().unwrap_or(&self.host))?;
                 let connector = tokio_rustls::TlsConnector::from(t.config.clone());
                 match tokio::time::timeout(timeout, connector.connect(name, tcp)).await {
                     Ok(Ok(s)) => Ok(Box::new(s)),
-                    Ok(Err(e)) => Err(TransportError::Handshake(self.addr(), tls::reason(&e))),
+                    Ok(Err(e)) => Err(TransportError::Refused(self.addr(), tls::Refusal::of(&e))),
                     Err(_) => Err(TransportError::Handshake(
                         self.addr(),
                         format!("no handshake within {timeout:?}"),
