@@ -148,9 +148,10 @@ pub fn render_related(rows: &[(&'static Statement, Vec<&str>)], verbose: bool) -
     for (r, citing) in rows {
         let _ = writeln!(
             s,
-            "  {:<18} {:>2} cases  supports MQTT {}",
+            "  {:<18} {:>2} case{}  supports MQTT {}",
             r.id,
             citing.len(),
+            if citing.len() == 1 { " " } else { "s" },
             r.related_to.unwrap_or("-")
         );
         if verbose && !citing.is_empty() {
