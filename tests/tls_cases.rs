@@ -2,7 +2,8 @@
 //! test PKI: they pass against mosquitto requiring client certificates; every
 //! client-certificate refusal case fails against a lax TLS broker of our own
 //! that asks for no client certificate; the cases where the suite refuses the
-//! broker's certificate fail when that certificate does match; and they are
+//! broker's certificate fail when that certificate does match; fixtures the
+//! broker does not trust make them inconclusive, never a pass; and they are
 //! skipped where they do not apply.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -45,7 +46,18 @@ fn pki(hosts: &[&str]) -> tempfile::TempDir {
 /// `client_cert` the run presents client.pem. Returns the cases by id, the
 /// exit status and the terminal output.
 fn run(url: &str, certs: &Path, client_cert: bool) -> (BTreeMap<String, Value>, i32, String) {
+    run_with_fixtures(url, certs, certs, client_cert)
+}
+
+/// As [`run`], with the fixtures cases name taken from `fixtures`.
+fn run_with_fixtures(
+    url: &str,
+    certs: &Path,
+    fixtures: &Path,
+    client_cert: bool,
+) -> (BTreeMap<String, Value>, i32, String) {
     let d = certs.to_str().unwrap();
+    let f = fixtures.to_str().unwrap();
     let json = certs.join(format!("report-{}.json", common::free_port()));
     let (ca, cert, key) = (
         format!("{d}/ca.pem"),
@@ -59,7 +71,7 @@ fn run(url: &str, certs: &Path, client_cert: bool) -> (BTreeMap<String, Value>, 
         "--ca",
         &ca,
         "--certs",
-        d,
+        f,
         "--tag",
         "tls",
         "--tag",
@@ -174,6 +186,11 @@ fn client_certificate_refusal_cases_fail_against_a_lax_broker() {
         ),
         "{expired}"
     );
+    // The terminal report says it too, under the failing case.
+    assert!(
+        out.contains("why: [RFC5280-6.1.3] step 3 (connect bad, line 24): the broker accepted an expired client certificate"),
+        "{out}"
+    );
     // What the lax broker does right still passes.
     assert_eq!(verdict(&cases, ACCEPTED), "pass", "{out}");
     for (id, _) in SUITE_REFUSALS {
@@ -213,6 +230,30 @@ fn suite_refusal_cases_fail_when_the_broker_certificate_matches() {
         assert_eq!(verdict(&cases, id), "pass", "{id}\n{out}");
     }
     assert_eq!(code, 1, "{out}");
+}
+
+#[test]
+fn fixtures_of_another_pki_make_the_client_certificate_cases_inconclusive() {
+    // The broker trusts only its own CA: every fixture client certificate
+    // is refused, for a reason the cases cannot attribute to the broker.
+    let certs = pki(&[]);
+    let other = pki(&[]);
+    let b = common::Mosquitto::start_tls(certs.path());
+    let url = format!("mqtts://127.0.0.1:{}", b.port);
+    let (cases, code, out) = run_with_fixtures(&url, certs.path(), other.path(), true);
+    for (id, _) in REFUSALS {
+        assert_eq!(verdict(&cases, id), "inconclusive", "{id}\n{out}");
+    }
+    assert_eq!(verdict(&cases, ACCEPTED), "inconclusive", "{out}");
+    let why = cases[ACCEPTED]["reason"].as_str().unwrap();
+    assert!(
+        why.contains("unknown_ca") || why.contains("closed"),
+        "{why}"
+    );
+    for (id, _) in SUITE_REFUSALS {
+        assert_eq!(verdict(&cases, id), "pass", "{id}\n{out}");
+    }
+    assert_eq!(code, 0, "{out}");
 }
 
 #[test]

@@ -232,6 +232,8 @@ pub fn render(r: &Report, style: Style) -> String {
         let _ = writeln!(out, "{}", case_line(c, style));
         if style.verbose || !matches!(c.verdict, Verdict::Pass | Verdict::Skip) {
             out.push_str(&case_details(c));
+        } else if let (Verdict::Skip, Some(why)) = (c.verdict, &c.reason) {
+            let _ = writeln!(out, "    why: {why}");
         }
     }
     let _ = writeln!(out, "{}", summary_line(r, style));

@@ -562,7 +562,7 @@ impl Exec<'_> {
                 }
                 Some(Incoming::Closed) => {
                     c.server_closed = true;
-                    break state.closed();
+                    break state.closed(self.recorder.close_reason(c.id));
                 }
                 None => break state.timeout(within),
             }
@@ -650,8 +650,11 @@ impl<'a> Waiting<'a> {
         None
     }
 
-    fn closed(&mut self) -> Outcome3<'a> {
-        self.actual.push("connection closed by the server".into());
+    /// The server closed; `why` is the transport's reason (e.g. a TLS alert).
+    fn closed(&mut self, why: Option<String>) -> Outcome3<'a> {
+        let why = why.map(|w| format!(" ({w})")).unwrap_or_default();
+        self.actual
+            .push(format!("connection closed by the server{why}"));
         match self
             .alts
             .iter()
@@ -661,7 +664,7 @@ impl<'a> Waiting<'a> {
             None => (
                 Verdict::Fail,
                 None,
-                Some("the server closed the connection".into()),
+                Some(format!("the server closed the connection{why}")),
             ),
         }
     }
