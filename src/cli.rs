@@ -108,7 +108,7 @@ pub struct Select {
     /// Only cases whose id matches this glob (repeatable), e.g. 'suback-*'
     #[arg(long = "case", value_name = "GLOB")]
     pub cases: Vec<String>,
-    /// Only cases citing a statement matching this glob (repeatable), e.g. 'MQTT-3.8.*'
+    /// Only cases citing a statement matching this glob (repeatable), e.g. 'MQTT-3.8.*' or 'RFC5280-*'
     #[arg(long = "rule", value_name = "ID")]
     pub rules: Vec<String>,
     /// Only cases with this tag (repeatable)

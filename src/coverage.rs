@@ -1,5 +1,7 @@
 //! Coverage: which normative statements are checked by a passive rule or a
-//! case, per MQTT version and role (broker, client, capture).
+//! case, per MQTT version and role (broker, client, capture). The TLS/PKI
+//! requirements some cases cite are listed apart and never counted as MQTT
+//! statements.
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -8,7 +10,7 @@ use crate::case::{Case, Role};
 use crate::codec::Version;
 use crate::event::Side;
 use crate::rules::catalogue;
-use crate::spec::{lookup, statements};
+use crate::spec::{lookup, statements, tls_requirements, Statement};
 
 /// Coverage of one version and role.
 #[derive(Debug, Clone)]
@@ -120,4 +122,64 @@ pub fn render(cells: &[Cell], verbose: bool) -> String {
         );
     }
     s
+}
+
+/// Each TLS/PKI requirement (not an MQTT statement) with the ids of the
+/// cases that cite it.
+pub fn related(cases: &[Case]) -> Vec<(&'static Statement, Vec<&str>)> {
+    tls_requirements()
+        .iter()
+        .map(|r| {
+            let citing = cases
+                .iter()
+                .filter(|c| c.statements.contains(&r.id))
+                .map(|c| c.id.as_str())
+                .collect();
+            (r, citing)
+        })
+        .collect()
+}
+
+/// Render [`related`] as text.
+pub fn render_related(rows: &[(&'static Statement, Vec<&str>)], verbose: bool) -> String {
+    let mut s = String::from(
+        "\nTLS/PKI requirements cited by cases (not MQTT normative statements: MQTT's\nsecurity section 5 is non-normative; not counted above; spec/tls-requirements.tsv):\n",
+    );
+    for (r, citing) in rows {
+        let _ = writeln!(
+            s,
+            "  {:<18} {:>2} case{}  supports MQTT {}",
+            r.id,
+            citing.len(),
+            if citing.len() == 1 { " " } else { "s" },
+            r.related_to.unwrap_or("-")
+        );
+        if verbose && !citing.is_empty() {
+            let _ = writeln!(s, "    {}", citing.join(" "));
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_requirements_are_listed_apart_and_never_counted_as_mqtt() {
+        let text = "id = \"c\"\ntitle = \"t\"\ndescription = \"d\"\nstatements = [\"RFC5280-6.1.3\", \"MQTT-3.1.4-4\"]\ntags = [\"mtls\"]\n\n[[step]]\nconnect = \"a\"\n";
+        let case = crate::case::parse_case(std::path::Path::new("c.toml"), text).unwrap();
+        let cases = [case];
+        let cells = compute(&cases);
+        for cell in &cells {
+            assert!(cell.checked.iter().all(|s| s.starts_with("MQTT-")));
+            assert!(cell.testable.iter().all(|s| s.starts_with("MQTT-")));
+        }
+        let rows = related(&cases);
+        let (_, citing) = rows.iter().find(|(r, _)| r.id == "RFC5280-6.1.3").unwrap();
+        assert_eq!(citing, &vec!["c"]);
+        let text = render_related(&rows, false);
+        assert!(text.contains("not MQTT normative statements"), "{text}");
+    }
 }

@@ -58,6 +58,19 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     r.summary
                 );
             }
+            println!(
+                "\nTLS/PKI requirements cases may cite (not MQTT normative statements; MQTT's security section 5 is non-normative):"
+            );
+            for r in mqttspec::spec::tls_requirements() {
+                println!(
+                    "{:<18} {:<7} {:<8} supports MQTT {}  {}",
+                    r.id,
+                    r.actor,
+                    r.level,
+                    r.related_to.unwrap_or("-"),
+                    r.summary
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Analyze(args) => analyze_cmd(args),
@@ -81,6 +94,11 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let cases = load_paths(&default_paths(&args.paths))?;
             let cells = mqttspec::coverage::compute(&cases);
             print!("{}", mqttspec::coverage::render(&cells, args.verbose));
+            let related = mqttspec::coverage::related(&cases);
+            print!(
+                "{}",
+                mqttspec::coverage::render_related(&related, args.verbose)
+            );
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -129,22 +147,26 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitCode> {
         ),
         None => None,
     };
-    let tls = match target.scheme.uses_tls() {
+    let tls_material = match target.scheme.uses_tls() {
         false => None,
         true => {
             let ca = args.ca.clone().or_else(|| {
                 let p = args.certs.join("ca.pem");
                 p.exists().then_some(p)
             });
-            let files = mqttspec::transport::tls::TlsFiles {
-                ca,
-                cert: args.cert.clone(),
-                key: args.key.clone(),
-            };
-            Some(mqttspec::transport::Tls {
-                config: mqttspec::transport::tls::client_config(&files)?,
+            Some(mqttspec::transport::tls::Material {
+                files: mqttspec::transport::tls::TlsFiles {
+                    ca,
+                    cert: args.cert.clone(),
+                    key: args.key.clone(),
+                },
+                fixtures: args.certs.clone(),
             })
         }
+    };
+    let tls = match &tls_material {
+        None => None,
+        Some(m) => Some(m.with_choice(&Default::default())?),
     };
     // Fail fast with one clear line if the target is not there at all. A
     // WebSocket server that does not select `mqtt` is there: the cases say
@@ -174,6 +196,7 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitCode> {
         deadline: Duration::from_secs(args.deadline.max(1)),
         connect_timeout: Duration::from_secs(5),
         tls,
+        tls_material,
     };
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let style = text::Style {

@@ -1,7 +1,8 @@
 //! The whole suite against a real mosquitto (Debian package) started on a
 //! free loopback port: every case passes (or is non-strict) except the real
 //! deviations of that mosquitto version, which are listed with their evidence
-//! in tests/known-deviations/ and asserted to fail.
+//! in tests/known-deviations/ and asserted to fail. Cases tagged `tls` or
+//! `mtls` are skipped on this plain-TCP target (tests/tls_cases.rs runs them).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

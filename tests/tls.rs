@@ -14,12 +14,7 @@ use mqttspec::pki::{generate, PkiOptions};
 
 /// mosquitto with a TLS listener that requires a client certificate from `certs`.
 fn tls_broker(certs: &Path) -> common::Mosquitto {
-    let d = certs.display().to_string();
-    common::Mosquitto::start_with(move |port| {
-        format!(
-            "user root\nlistener {port} 127.0.0.1\ncafile {d}/ca.pem\ncertfile {d}/server.pem\nkeyfile {d}/server.key\nrequire_certificate true\nallow_anonymous true\npersistence false\nlog_dest none\n"
-        )
-    })
+    common::Mosquitto::start_tls(certs)
 }
 
 fn pki() -> tempfile::TempDir {
@@ -49,6 +44,8 @@ fn whole_suite_passes_over_mutual_tls() {
         &arg(d, "client.pem"),
         "--key",
         &arg(d, "client.key"),
+        "--certs",
+        d.to_str().unwrap(),
         "--jobs",
         "8",
         "--json",

@@ -155,6 +155,7 @@ async fn through_front(fault: WsFault, case_id: &str) -> CaseReport {
         deadline: Duration::from_secs(30),
         connect_timeout: Duration::from_secs(2),
         tls: None,
+        tls_material: None,
     };
     let report = tokio::time::timeout(Duration::from_secs(40), run(cases, &cfg, None))
         .await

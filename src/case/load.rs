@@ -6,8 +6,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::raw::{RawAlternative, RawCase, RawConnack, RawPacket, RawStep};
-use super::{Action, Alternative, Case, Framing, Grade, Outcome, Role, Send, Step};
+use super::{
+    Action, Alternative, Case, Framing, Grade, Outcome, Role, Send, Step, TAG_MTLS, TAG_TLS,
+};
 use crate::codec::Version;
+use crate::transport::tls::{Choice, ClientCert, RefusedBy};
 
 /// A case file that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -150,13 +153,13 @@ pub fn parse_case(path: &Path, text: &str) -> Result<Case, LoadError> {
     }
     let mut statements = Vec::new();
     for s in &raw.statements {
-        match crate::spec::lookup(version, s) {
+        match crate::spec::cite(version, s) {
             Some(st) => statements.push(st.id),
             None => {
                 return Err(invalid(
                     find_str(text, s),
                     format!(
-                        "unknown statement `{s}` for MQTT {}: see spec/ for the IDs",
+                        "unknown statement `{s}` for MQTT {}: see spec/ for the IDs (MQTT statements, or TLS requirements in spec/tls-requirements.tsv)",
                         version.name()
                     ),
                 ))
@@ -186,6 +189,7 @@ pub fn parse_case(path: &Path, text: &str) -> Result<Case, LoadError> {
         &mut opened,
         &statements,
         version,
+        &raw.tags,
         &invalid,
         text,
     )?;
@@ -194,6 +198,7 @@ pub fn parse_case(path: &Path, text: &str) -> Result<Case, LoadError> {
         &mut opened,
         &statements,
         version,
+        &raw.tags,
         &invalid,
         text,
     )?;
@@ -220,6 +225,7 @@ fn validate_steps(
     opened: &mut BTreeSet<String>,
     statements: &[&'static str],
     version: Version,
+    tags: &[String],
     invalid: &dyn Fn(usize, String) -> LoadError,
     text: &str,
 ) -> Result<Vec<Step>, LoadError> {
@@ -228,10 +234,10 @@ fn validate_steps(
         let offset = spanned.span().start;
         let line = line_col(text, offset).0;
         let raw_step = spanned.get_ref();
-        let step = validate_step(raw_step, opened).map_err(|m| invalid(offset, m))?;
+        let step = validate_step(raw_step, opened, tags).map_err(|m| invalid(offset, m))?;
         let statement = match &raw_step.statement {
             None => statements[0],
-            Some(s) => match crate::spec::lookup(version, s) {
+            Some(s) => match crate::spec::cite(version, s) {
                 Some(st) if statements.contains(&st.id) => st.id,
                 Some(_) => {
                     return Err(invalid(
@@ -254,7 +260,11 @@ fn validate_steps(
 
 const ACTIONS: &str = "open, connect, send, expect, expect_none, expect_close, drop, disconnect";
 
-fn validate_step(s: &RawStep, opened: &mut BTreeSet<String>) -> Result<Action, String> {
+fn validate_step(
+    s: &RawStep,
+    opened: &mut BTreeSet<String>,
+    tags: &[String],
+) -> Result<Action, String> {
     let actions: Vec<(&str, &String)> = [
         ("open", &s.open),
         ("connect", &s.connect),
@@ -314,6 +324,10 @@ fn validate_step(s: &RawStep, opened: &mut BTreeSet<String>) -> Result<Action, S
         ("connect_flags", s.connect_flags.is_some()),
         ("connack", s.connack.is_some()),
         ("properties", s.properties.is_some()),
+        ("tls_client", s.tls_client.is_some()),
+        ("tls_ca", s.tls_ca.is_some()),
+        ("tls_server_name", s.tls_server_name.is_some()),
+        ("refused_by", s.refused_by.is_some()),
     ];
     let applies = |name: &str| -> bool {
         match key {
@@ -325,6 +339,7 @@ fn validate_step(s: &RawStep, opened: &mut BTreeSet<String>) -> Result<Action, S
             "expect_none" => matches!(name, "packet" | "within_ms"),
             "expect_close" => name == "within_ms",
             "connect" => !matches!(name, "packet" | "hex" | "override" | "one_of"),
+            "open" => name.starts_with("tls_"),
             _ => false,
         }
     };
@@ -336,8 +351,41 @@ fn validate_step(s: &RawStep, opened: &mut BTreeSet<String>) -> Result<Action, S
     }
     let within = |default| s.within_ms.map(Duration::from_millis).unwrap_or(default);
     let framing = framing(s)?;
+    let tls = tls_choice(s, tags)?;
+    if tls.is_some() && key == "connect" && opened.contains(&conn) {
+        return Err(format!(
+            "TLS options apply where a connection is opened: put them on the first `open` or `connect` of `{conn}`"
+        ));
+    }
+    let refused_by = match s.refused_by.as_deref() {
+        None => None,
+        Some("broker") => Some(RefusedBy::Broker),
+        Some("suite") => Some(RefusedBy::Suite),
+        Some(other) => {
+            return Err(format!(
+                "unknown refused_by `{other}`: expected \"broker\" or \"suite\""
+            ))
+        }
+    };
+    if let Some(by) = refused_by {
+        if s.connack.is_some() {
+            return Err("give either `connack` or `refused_by`, not both".into());
+        }
+        let needed = match by {
+            RefusedBy::Broker => TAG_MTLS,
+            RefusedBy::Suite => TAG_TLS,
+        };
+        if !tags.iter().any(|t| t == needed || t == TAG_MTLS) {
+            return Err(format!(
+                "`refused_by` needs the case tagged \"{needed}\" (so it runs on TLS targets only)"
+            ));
+        }
+    }
     let action = match key {
-        "open" => Action::Open { conn: conn.clone() },
+        "open" => Action::Open {
+            conn: conn.clone(),
+            tls,
+        },
         "drop" => Action::Drop { conn: conn.clone() },
         "disconnect" => Action::Disconnect { conn: conn.clone() },
         "connect" => {
@@ -376,6 +424,8 @@ fn validate_step(s: &RawStep, opened: &mut BTreeSet<String>) -> Result<Action, S
             }
             Action::Connect {
                 conn: conn.clone(),
+                tls,
+                refused_by,
                 spec: Box::new(spec),
                 framing,
                 connack,
@@ -462,7 +512,7 @@ fn validate_step(s: &RawStep, opened: &mut BTreeSet<String>) -> Result<Action, S
         _ => return Err(format!("unknown action `{key}`: expected one of {ACTIONS}")),
     };
     match &action {
-        Action::Open { conn } | Action::Connect { conn, .. } => {
+        Action::Open { conn, .. } | Action::Connect { conn, .. } => {
             opened.insert(conn.clone());
         }
         _ => {}
@@ -493,6 +543,54 @@ fn framing(s: &RawStep) -> Result<Framing, String> {
     } else {
         Framing::Whole
     })
+}
+
+/// The TLS options of an `open`/`connect` step, checked: fixture names are
+/// plain file stems, the server name is valid, and the case's tags make it
+/// run on TLS targets only (`tls`; `mtls` for a client certificate choice).
+fn tls_choice(s: &RawStep, tags: &[String]) -> Result<Option<Choice>, String> {
+    if s.tls_client.is_none() && s.tls_ca.is_none() && s.tls_server_name.is_none() {
+        return Ok(None);
+    }
+    let stem = |key: &str, v: &str| -> Result<String, String> {
+        let ok = !v.is_empty()
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if ok {
+            Ok(v.to_string())
+        } else {
+            Err(format!(
+                "{key} = \"{v}\": give a fixture's file stem from the --certs directory (e.g. \"client-expired\" for client-expired.pem)"
+            ))
+        }
+    };
+    let client = match s.tls_client.as_deref() {
+        None => None,
+        Some("none") => Some(ClientCert::None),
+        Some(v) => Some(ClientCert::Fixture(stem("tls_client", v)?)),
+    };
+    let ca = s.tls_ca.as_deref().map(|v| stem("tls_ca", v)).transpose()?;
+    if let Some(n) = &s.tls_server_name {
+        crate::transport::tls::server_name(n).map_err(|e| format!("tls_server_name: {e}"))?;
+    }
+    let has = |t: &str| tags.iter().any(|x| x == t);
+    if client.is_some() && !has(TAG_MTLS) {
+        return Err(
+            "`tls_client` needs the case tagged \"mtls\" (it runs only when the run presents a client certificate)"
+                .into(),
+        );
+    }
+    if !has(TAG_TLS) && !has(TAG_MTLS) {
+        return Err(
+            "TLS options need the case tagged \"tls\" or \"mtls\" (so it runs on TLS targets only)"
+                .into(),
+        );
+    }
+    Ok(Some(Choice {
+        client,
+        ca,
+        server_name: s.tls_server_name.clone(),
+    }))
 }
 
 fn validate_alternative(a: &RawAlternative) -> Result<Alternative, String> {
@@ -635,6 +733,80 @@ packet = { type = "suback", packet_id = 7 }
     fn unknown_packet_type_is_an_error() {
         let e = err(&GOOD.replace("\"suback\"", "\"subak\""));
         assert!(e.contains("unknown packet type `subak`"), "{e}");
+    }
+
+    const TLS: &str = r#"
+id = "tls"
+title = "T"
+description = "d"
+statements = ["RFC5280-6.1.3"]
+tags = ["mtls"]
+
+[[step]]
+connect = "bad"
+tls_client = "client-expired"
+refused_by = "broker"
+"#;
+
+    #[test]
+    fn tls_options_load_into_the_step() {
+        let c = parse_case(Path::new("c.toml"), TLS).unwrap();
+        assert_eq!(c.statements, vec!["RFC5280-6.1.3"]);
+        let Action::Connect {
+            tls, refused_by, ..
+        } = &c.steps[0].action
+        else {
+            panic!("{:?}", c.steps[0].action)
+        };
+        let tls = tls.as_ref().unwrap();
+        assert_eq!(
+            tls.client,
+            Some(ClientCert::Fixture("client-expired".into()))
+        );
+        assert_eq!(*refused_by, Some(RefusedBy::Broker));
+        let c = parse_case(
+            Path::new("c.toml"),
+            &TLS.replace("\"client-expired\"", "\"none\""),
+        )
+        .unwrap();
+        let Action::Connect { tls, .. } = &c.steps[0].action else {
+            panic!()
+        };
+        assert_eq!(tls.as_ref().unwrap().client, Some(ClientCert::None));
+    }
+
+    #[test]
+    fn tls_option_errors_name_the_step() {
+        let e = err(&TLS.replace("\"broker\"", "\"server\""));
+        assert!(
+            e.starts_with("c.toml:8:1: unknown refused_by `server`"),
+            "{e}"
+        );
+        let e = err(&TLS.replace("client-expired\"", "certs/client-expired.pem\""));
+        assert!(e.contains("give a fixture's file stem"), "{e}");
+        let e = err(&TLS.replace("tags = [\"mtls\"]", "tags = [\"tls\"]"));
+        assert!(e.contains("needs the case tagged \"mtls\""), "{e}");
+        let e = err(&TLS.replace("tags = [\"mtls\"]", "tags = []"));
+        assert!(e.contains("tagged"), "{e}");
+        let e = err(&TLS.replace(
+            "refused_by = \"broker\"",
+            "refused_by = \"broker\"\nconnack = false",
+        ));
+        assert!(e.contains("either `connack` or `refused_by`"), "{e}");
+        let e = err(&TLS.replace(
+            "tls_client = \"client-expired\"",
+            "tls_server_name = \"a b\"",
+        ));
+        assert!(e.contains("tls_server_name"), "{e}");
+        let e = err(&TLS.replace(
+            "[[step]]\nconnect",
+            "[[step]]\nopen = \"bad\"\n\n[[step]]\nconnect",
+        ));
+        assert!(e.contains("first `open` or `connect`"), "{e}");
+        let e = err(&TLS.replace("connect = \"bad\"", "expect = \"bad\""));
+        assert!(e.contains("before any"), "{e}");
+        let e = err(&TLS.replace("RFC5280-6.1.3", "MQTT-5.4.1-1"));
+        assert!(e.contains("unknown statement `MQTT-5.4.1-1`"), "{e}");
     }
 
     #[test]

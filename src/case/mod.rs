@@ -12,12 +12,19 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::codec::Version;
+use crate::transport::tls::{Choice, RefusedBy};
 pub use crate::transport::Framing;
 
 pub use build::{build_packet, match_packet, Context};
-pub use load::{load_file, load_paths, LoadError};
+pub use load::{load_file, load_paths, parse_case, LoadError};
 pub use raw::{RawOverrides, RawPacket};
 pub use select::Selection;
+
+/// Tag of cases that need a TLS target (`mqtts://`); skipped on plain TCP.
+pub const TAG_TLS: &str = "tls";
+/// Tag of cases about client certificates: they also need the run to present
+/// one (`--cert/--key`, i.e. a broker that requires client certificates).
+pub const TAG_MTLS: &str = "mtls";
 
 /// Who the case tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -75,9 +82,15 @@ pub struct Step {
 pub enum Action {
     Open {
         conn: String,
+        /// TLS choices for this connection (None: the run's settings).
+        tls: Option<Choice>,
     },
     Connect {
         conn: String,
+        /// TLS choices if this step opens the connection.
+        tls: Option<Choice>,
+        /// Expect the connection to be refused instead of a CONNACK.
+        refused_by: Option<RefusedBy>,
         spec: Box<RawPacket>,
         /// How the CONNECT goes into WebSocket frames.
         framing: Framing,
@@ -120,7 +133,7 @@ impl Action {
     /// The connection name the step acts on.
     pub fn conn(&self) -> &str {
         match self {
-            Action::Open { conn }
+            Action::Open { conn, .. }
             | Action::Connect { conn, .. }
             | Action::Send { conn, .. }
             | Action::Expect { conn, .. }

@@ -94,6 +94,19 @@ pub struct RawStep {
     /// CONNACK expected after CONNECT (default: code 0); `false` = don't wait.
     pub connack: Option<RawConnack>,
     pub properties: Option<Vec<RawProperty>>,
+
+    // TLS options of `open` / `connect` (mqtts:// targets; fixture names are
+    // file stems in the `--certs` directory)
+    /// Client certificate `NAME.pem`/`NAME.key` instead of `--cert`, or "none".
+    pub tls_client: Option<String>,
+    /// Trust `NAME.pem` for the broker's certificate instead of `--ca`.
+    pub tls_ca: Option<String>,
+    /// Check the broker's certificate against this name (and send it as SNI).
+    pub tls_server_name: Option<String>,
+    /// `connect` only: expect the connection to be refused, by "broker" (TLS
+    /// alert, close before CONNACK, or a refusing CONNACK) or by "suite"
+    /// (the broker's certificate does not verify).
+    pub refused_by: Option<String>,
 }
 
 /// A string value: plain text, or `{ hex = "…" }` for bytes that are not UTF-8.

@@ -1,4 +1,6 @@
-//! Selecting cases by id glob, cited statement (rule) and tag.
+//! Selecting cases by id glob, cited statement (rule) and tag. Whether a
+//! selected case applies to the target is decided when running
+//! (`run/applies.rs`).
 
 use globset::{Glob, GlobMatcher};
 
@@ -29,10 +31,12 @@ impl Selection {
             statements: statements
                 .iter()
                 .map(|s| {
-                    let s = if s.starts_with("MQTT-") {
-                        s.clone()
-                    } else {
+                    // `3.8.4-2` is short for `MQTT-3.8.4-2`; TLS requirement
+                    // IDs (`RFC5280-*`) are taken as written.
+                    let s = if s.starts_with(|c: char| c.is_ascii_digit()) {
                         format!("MQTT-{s}")
+                    } else {
+                        s.clone()
                     };
                     glob(&s)
                 })

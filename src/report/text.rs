@@ -53,7 +53,10 @@ pub fn case_details(c: &CaseReport) -> String {
     }
     let _ = writeln!(out, "    case: {} ({})", c.title, c.file);
     for s in &c.steps {
-        if matches!(s.result, Verdict::Pass | Verdict::Skip) {
+        // A passing step is shown only when it says something (e.g. the
+        // reason a connection was refused as expected).
+        let quiet = s.result == Verdict::Pass && s.message.is_none();
+        if quiet || s.result == Verdict::Skip {
             continue;
         }
         let _ = writeln!(
@@ -229,6 +232,8 @@ pub fn render(r: &Report, style: Style) -> String {
         let _ = writeln!(out, "{}", case_line(c, style));
         if style.verbose || !matches!(c.verdict, Verdict::Pass | Verdict::Skip) {
             out.push_str(&case_details(c));
+        } else if let (Verdict::Skip, Some(why)) = (c.verdict, &c.reason) {
+            let _ = writeln!(out, "    why: {why}");
         }
     }
     let _ = writeln!(out, "{}", summary_line(r, style));

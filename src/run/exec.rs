@@ -9,12 +9,14 @@ use tokio::time::timeout_at;
 
 use super::conn::{Conn, Incoming};
 use super::recorder::Recorder;
+use super::refusal;
 use crate::case::{
     build_packet, match_packet, Action, Alternative, Case, Context, Grade, Outcome, RawPacket, Send,
 };
 use crate::codec::{encode, encode_with, Packet};
 use crate::event::Side;
 use crate::report::{CaseReport, ConnInfo, StepReport};
+use crate::transport::tls::{Choice, ClientCert, Material, RefusedBy};
 use crate::transport::{Framing, Target, TransportError};
 use crate::verdict::Verdict;
 
@@ -31,6 +33,9 @@ pub struct CaseEnv {
     pub connect_timeout: Duration,
     /// TLS settings for `mqtts://` targets.
     pub tls: Option<crate::transport::Tls>,
+    /// The files behind `tls` and the fixtures directory, for the TLS
+    /// choices of `open`/`connect` steps.
+    pub tls_material: Option<Material>,
 }
 
 struct Exec<'a> {
@@ -225,23 +230,46 @@ impl Exec<'_> {
         id
     }
 
-    async fn open(&mut self, name: &str) -> Result<(), StepOut> {
+    async fn open(&mut self, name: &str, choice: Option<&Choice>) -> Result<(), StepOut> {
+        self.try_open(name, choice).await.map_err(|e| match e {
+            // The broker would not let us in: nothing can be concluded.
+            TransportError::Refused(_, ref r) if r.by == RefusedBy::Broker => {
+                StepOut::with(Verdict::Inconclusive, e.to_string())
+            }
+            // The server's answer, not a harness failure.
+            TransportError::Subprotocol(why) => StepOut {
+                statement: Some(crate::transport::ws::SUBPROTOCOL_STATEMENT),
+                ..StepOut::with(Verdict::Fail, why)
+            },
+            _ => StepOut::with(Verdict::Error, e.to_string()),
+        })
+    }
+
+    /// Open `name` (over TLS with the step's choices applied, if any).
+    async fn try_open(
+        &mut self,
+        name: &str,
+        choice: Option<&Choice>,
+    ) -> Result<(), TransportError> {
         if let Some(old) = self.conns.get_mut(name) {
             old.drop_now().await;
         }
+        let chosen = match (choice, &self.env.tls_material) {
+            (None, _) => None,
+            (Some(c), Some(m)) => Some(m.with_choice(c)?),
+            (Some(_), None) => {
+                return Err(TransportError::BadUrl(
+                    self.env.target.url.clone(),
+                    "the case chooses TLS settings: it needs an mqtts:// or wss:// target".into(),
+                ))
+            }
+        };
+        let tls = chosen.as_ref().or(self.env.tls.as_ref());
         let link = self
             .env
             .target
-            .connect(self.env.connect_timeout, self.env.tls.as_ref())
-            .await
-            .map_err(|e| match e {
-                // The server's answer, not a harness failure.
-                TransportError::Subprotocol(why) => StepOut {
-                    statement: Some(crate::transport::ws::SUBPROTOCOL_STATEMENT),
-                    ..StepOut::with(Verdict::Fail, why)
-                },
-                e => StepOut::with(Verdict::Error, e.to_string()),
-            })?;
+            .connect(self.env.connect_timeout, tls)
+            .await?;
         let id = self.next_id;
         self.next_id += 1;
         let mut conn = Conn::start(id, name, link, self.recorder.clone());
@@ -264,12 +292,27 @@ impl Exec<'_> {
     async fn step_inner(&mut self, action: &Action) -> Result<StepOut, StepOut> {
         let version = self.case.version;
         match action {
-            Action::Open { conn } => {
-                self.open(conn).await?;
+            Action::Open { conn, tls } => {
+                self.open(conn, tls.as_ref()).await?;
                 Ok(StepOut::pass())
             }
             Action::Connect {
                 conn,
+                tls,
+                refused_by: Some(by),
+                spec,
+                anonymous,
+                same_client_as,
+                ..
+            } => {
+                let packet =
+                    self.connect_packet(conn, spec, *anonymous, same_client_as.as_deref())?;
+                Ok(self.connect_refused(conn, tls.as_ref(), *by, &packet).await)
+            }
+            Action::Connect {
+                conn,
+                tls,
+                refused_by: None,
                 spec,
                 framing,
                 connack,
@@ -277,35 +320,20 @@ impl Exec<'_> {
                 anonymous,
                 same_client_as,
             } => {
-                let client_id = match same_client_as {
-                    Some(other) => self
-                        .ctx
-                        .client_ids
-                        .get(other)
-                        .cloned()
-                        .unwrap_or_else(|| self.client_id_for(other)),
-                    None => self.client_id_for(conn),
-                };
-                self.ctx.client_ids.insert(conn.clone(), client_id.clone());
+                let packet =
+                    self.connect_packet(conn, spec, *anonymous, same_client_as.as_deref())?;
                 if !self.conns.contains_key(conn)
                     || self.conns.get(conn).is_some_and(|c| c.server_closed)
                 {
-                    self.open(conn).await?;
-                }
-                let mut spec = spec.clone();
-                if spec.client_id.is_none() {
-                    spec.client_id = Some(crate::case::raw_text(&client_id));
-                }
-                if !anonymous && spec.username.is_none() {
-                    if let Some(u) = &self.env.username {
-                        spec.username = Some(crate::case::raw_text(u));
-                        if spec.password.is_none() {
-                            spec.password = self.env.password.as_deref().map(crate::case::raw_text);
+                    if let Err(mut out) = self.open(conn, tls.as_ref()).await {
+                        // A refusal of a connection the case says must be
+                        // accepted breaks what the case checks.
+                        if *connack_explicit && out.result == Verdict::Inconclusive {
+                            out.result = Verdict::Fail;
                         }
+                        return Err(out);
                     }
                 }
-                let packet = build_packet(&spec, &self.ctx, version)
-                    .map_err(|e| StepOut::with(Verdict::Error, e))?;
                 if let Packet::Connect(c) = &packet {
                     if let Some(k) = self.conns.get_mut(conn) {
                         k.client_id = c.client_id.to_string();
@@ -402,6 +430,108 @@ impl Exec<'_> {
         }
     }
 
+    /// The CONNECT of a `connect` step: the connection's client id (or that
+    /// of `same_client_as`), the run's credentials unless `anonymous`.
+    fn connect_packet(
+        &mut self,
+        conn: &str,
+        spec: &RawPacket,
+        anonymous: bool,
+        same_client_as: Option<&str>,
+    ) -> Result<Packet, StepOut> {
+        let client_id = match same_client_as {
+            Some(other) => self
+                .ctx
+                .client_ids
+                .get(other)
+                .cloned()
+                .unwrap_or_else(|| self.client_id_for(other)),
+            None => self.client_id_for(conn),
+        };
+        self.ctx
+            .client_ids
+            .insert(conn.to_string(), client_id.clone());
+        let mut spec = spec.clone();
+        if spec.client_id.is_none() {
+            spec.client_id = Some(crate::case::raw_text(&client_id));
+        }
+        if !anonymous && spec.username.is_none() {
+            if let Some(u) = &self.env.username {
+                spec.username = Some(crate::case::raw_text(u));
+                if spec.password.is_none() {
+                    spec.password = self.env.password.as_deref().map(crate::case::raw_text);
+                }
+            }
+        }
+        build_packet(&spec, &self.ctx, self.case.version)
+            .map_err(|e| StepOut::with(Verdict::Error, e))
+    }
+
+    /// A `connect` step that expects the connection to be refused: by the
+    /// suite during the handshake, or by the broker during the handshake or
+    /// (TLS 1.3) on the first read after CONNECT.
+    async fn connect_refused(
+        &mut self,
+        conn: &str,
+        choice: Option<&Choice>,
+        by: RefusedBy,
+        packet: &Packet,
+    ) -> StepOut {
+        let what = match by {
+            RefusedBy::Broker => choice
+                .and_then(|c| c.client.as_ref())
+                .map(ClientCert::describe)
+                .unwrap_or_else(|| "the run's client certificate".into()),
+            RefusedBy::Suite => self.broker_cert_as_checked(choice),
+        };
+        let within = crate::case::DEFAULT_WITHIN;
+        let expected = refusal::expected(by, &what, within);
+        let judged = match self.try_open(conn, choice).await {
+            Err(TransportError::Refused(_, r)) => refusal::handshake_failed(by, &r, &what),
+            Err(e) => refusal::Judged {
+                result: Verdict::Error,
+                actual: Vec::new(),
+                message: e.to_string(),
+            },
+            Ok(()) if by == RefusedBy::Suite => refusal::suite_accepted(&what),
+            Ok(()) => {
+                if let (Packet::Connect(c), Some(k)) = (packet, self.conns.get_mut(conn)) {
+                    k.client_id = c.client_id.to_string();
+                }
+                let bytes = encode(packet, self.case.version);
+                // A write may fail once the broker has closed: its refusal
+                // (and reason) then reaches the reader, so wait either way.
+                let _ = self.send_bytes(conn, &bytes, &Framing::Whole).await;
+                match self.conns.get_mut(conn) {
+                    Some(c) => refusal::await_broker(c, &self.recorder, &what, within).await,
+                    None => refusal::Judged {
+                        result: Verdict::Error,
+                        actual: Vec::new(),
+                        message: format!("no connection `{conn}`"),
+                    },
+                }
+            }
+        };
+        StepOut {
+            result: judged.result,
+            expected: Some(expected),
+            actual: judged.actual,
+            message: Some(judged.message),
+            statement: None,
+        }
+    }
+
+    /// How the suite checks the broker's certificate on a connection.
+    fn broker_cert_as_checked(&self, choice: Option<&Choice>) -> String {
+        let name = choice
+            .and_then(|c| c.server_name.clone())
+            .unwrap_or_else(|| self.env.target.host.clone());
+        match choice.and_then(|c| c.ca.as_ref()) {
+            Some(ca) => format!("the broker's certificate for {name} against {ca}.pem"),
+            None => format!("the broker's certificate for {name}"),
+        }
+    }
+
     async fn send_bytes(
         &mut self,
         conn: &str,
@@ -456,7 +586,7 @@ impl Exec<'_> {
                 }
                 Some(Incoming::Closed) => {
                     c.server_closed = true;
-                    break state.closed();
+                    break state.closed(self.recorder.close_reason(c.id));
                 }
                 None => break state.timeout(within),
             }
@@ -545,8 +675,11 @@ impl<'a> Waiting<'a> {
         None
     }
 
-    fn closed(&mut self) -> Outcome3<'a> {
-        self.actual.push("connection closed by the server".into());
+    /// The server closed; `why` is the transport's reason (e.g. a TLS alert).
+    fn closed(&mut self, why: Option<String>) -> Outcome3<'a> {
+        let why = why.map(|w| format!(" ({w})")).unwrap_or_default();
+        self.actual
+            .push(format!("connection closed by the server{why}"));
         match self
             .alts
             .iter()
@@ -556,7 +689,7 @@ impl<'a> Waiting<'a> {
             None => (
                 Verdict::Fail,
                 None,
-                Some("the server closed the connection".into()),
+                Some(format!("the server closed the connection{why}")),
             ),
         }
     }

@@ -3,9 +3,11 @@
 //! deadline, and assembles the [`Report`]. Cases tagged `ws` only apply to
 //! WebSocket targets and are left out of other runs.
 
+mod applies;
 mod conn;
 mod exec;
 mod recorder;
+mod refusal;
 pub mod spawn;
 
 use std::sync::Arc;
@@ -33,6 +35,9 @@ pub struct RunConfig {
     pub connect_timeout: Duration,
     /// TLS settings for `mqtts://` targets.
     pub tls: Option<crate::transport::Tls>,
+    /// The files behind `tls` and the fixtures directory (`--certs`), for
+    /// cases that choose their own TLS settings.
+    pub tls_material: Option<crate::transport::tls::Material>,
 }
 
 /// Called after each case (for progress display).
@@ -74,7 +79,16 @@ pub async fn run(cases: Vec<Case>, cfg: &RunConfig, on_case: Option<OnCase>) -> 
     let sem = Arc::new(Semaphore::new(cfg.jobs.max(1)));
     let mut set = tokio::task::JoinSet::new();
     let cases: Vec<Arc<Case>> = cases.into_iter().map(Arc::new).collect();
+    let mut results: Vec<Option<CaseReport>> = vec![None; cases.len()];
     for (index, case) in cases.iter().enumerate() {
+        if let Some(why) = applies::not_applicable(case, &cfg.target, cfg.tls_material.as_ref()) {
+            let r = bare_report(case, Verdict::Skip, why);
+            if let Some(f) = &on_case {
+                f(&r);
+            }
+            results[index] = Some(r);
+            continue;
+        }
         let env = CaseEnv {
             target: cfg.target.clone(),
             username: cfg.username.clone(),
@@ -83,6 +97,7 @@ pub async fn run(cases: Vec<Case>, cfg: &RunConfig, on_case: Option<OnCase>) -> 
             index,
             connect_timeout: cfg.connect_timeout,
             tls: cfg.tls.clone(),
+            tls_material: cfg.tls_material.clone(),
         };
         let sem = sem.clone();
         let case = case.clone();
@@ -96,7 +111,6 @@ pub async fn run(cases: Vec<Case>, cfg: &RunConfig, on_case: Option<OnCase>) -> 
             (index, r)
         });
     }
-    let mut results: Vec<Option<CaseReport>> = vec![None; cases.len()];
     let deadline = tokio::time::Instant::now() + cfg.deadline;
     loop {
         match tokio::time::timeout_at(deadline, set.join_next()).await {
@@ -112,7 +126,15 @@ pub async fn run(cases: Vec<Case>, cfg: &RunConfig, on_case: Option<OnCase>) -> 
     let reports: Vec<CaseReport> = results
         .into_iter()
         .zip(cases.iter())
-        .map(|(r, c)| r.unwrap_or_else(|| unfinished(c, cfg.deadline)))
+        .map(|(r, c)| {
+            r.unwrap_or_else(|| {
+                let why = format!(
+                    "not finished within the run deadline of {} s",
+                    cfg.deadline.as_secs()
+                );
+                bare_report(c, Verdict::Error, why)
+            })
+        })
         .collect();
     Report {
         tool: "mqttspec",
@@ -126,7 +148,8 @@ pub async fn run(cases: Vec<Case>, cfg: &RunConfig, on_case: Option<OnCase>) -> 
     }
 }
 
-fn unfinished(c: &Case, deadline: Duration) -> CaseReport {
+/// The report of a case that did not run (skipped) or did not finish.
+fn bare_report(c: &Case, verdict: Verdict, reason: String) -> CaseReport {
     CaseReport {
         id: c.id.clone(),
         title: c.title.clone(),
@@ -135,11 +158,8 @@ fn unfinished(c: &Case, deadline: Duration) -> CaseReport {
         tags: c.tags.clone(),
         version: c.version.name(),
         file: c.path.display().to_string(),
-        verdict: Verdict::Error,
-        reason: Some(format!(
-            "not finished within the run deadline of {} s",
-            deadline.as_secs()
-        )),
+        verdict,
+        reason: Some(reason),
         failed_statement: None,
         duration_ms: 0,
         connections: Vec::new(),

@@ -160,6 +160,16 @@ impl Recorder {
         });
     }
 
+    /// The transport's reason for the close of `conn`, if it gave one.
+    pub fn close_reason(&self, conn: ConnId) -> Option<String> {
+        self.with(|i| {
+            i.wire.iter().rev().find_map(|w| match &w.what {
+                WireWhat::Closed { reason, .. } if w.conn == conn => reason.clone(),
+                _ => None,
+            })
+        })
+    }
+
     /// Whether the connection has been recorded as closed.
     pub fn is_closed(&self, conn: ConnId) -> bool {
         self.with(|i| i.conns.get(&conn).is_none_or(|c| c.closed))

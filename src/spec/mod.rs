@@ -1,5 +1,9 @@
 //! Normative statement tables of MQTT 3.1.1 and 5.0 (from `spec/*.tsv`,
 //! embedded at build time): id, section, actor, level, where it is testable.
+//! A third, separate table lists the TLS and PKI requirements (RFC 5280,
+//! 8446, 6125) that TLS cases cite: MQTT's security section is
+//! non-normative, so those cases have no `MQTT-…` statement to name. They
+//! are never counted as MQTT statements (see [`Statement::related_to`]).
 
 use std::sync::OnceLock;
 
@@ -17,12 +21,27 @@ pub struct Statement {
     /// Which testers can observe it: subset of broker, client, capture.
     pub testable: Vec<&'static str>,
     pub summary: &'static str,
+    /// None for MQTT normative statements. For the TLS/PKI requirements
+    /// table: the MQTT (non-normative) sections whose advice the requirement
+    /// supports, e.g. `3.1.1 5.4.1; 5.0 5.4.1`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub related_to: Option<&'static str>,
+}
+
+impl Statement {
+    /// Whether this is a normative statement of an MQTT specification.
+    pub fn is_mqtt(&self) -> bool {
+        self.related_to.is_none()
+    }
 }
 
 static V311_TSV: &str = include_str!("../../spec/mqtt-3.1.1-rules.tsv");
 static V5_TSV: &str = include_str!("../../spec/mqtt-5.0-rules.tsv");
+static TLS_TSV: &str = include_str!("../../spec/tls-requirements.tsv");
 
-fn parse(tsv: &'static str) -> Vec<Statement> {
+/// Parse a table; `related` tables carry an extra `mqtt_sections` column
+/// before the summary.
+fn parse(tsv: &'static str, related: bool) -> Vec<Statement> {
     tsv.lines()
         .skip(1)
         .filter(|l| !l.trim().is_empty())
@@ -33,6 +52,7 @@ fn parse(tsv: &'static str) -> Vec<Statement> {
             let actor = c.next()?;
             let level = c.next()?;
             let testable = c.next()?;
+            let related_to = if related { Some(c.next()?) } else { None };
             let summary = c.next().unwrap_or("");
             Some(Statement {
                 id,
@@ -45,6 +65,7 @@ fn parse(tsv: &'static str) -> Vec<Statement> {
                     .filter(|s| !s.is_empty() && *s != "none")
                     .collect(),
                 summary,
+                related_to,
             })
         })
         .collect()
@@ -55,9 +76,22 @@ pub fn statements(version: Version) -> &'static [Statement] {
     static V311: OnceLock<Vec<Statement>> = OnceLock::new();
     static V5: OnceLock<Vec<Statement>> = OnceLock::new();
     match version {
-        Version::V5 => V5.get_or_init(|| parse(V5_TSV)),
-        _ => V311.get_or_init(|| parse(V311_TSV)),
+        Version::V5 => V5.get_or_init(|| parse(V5_TSV, false)),
+        _ => V311.get_or_init(|| parse(V311_TSV, false)),
     }
+}
+
+/// The TLS/PKI requirements cases may cite besides MQTT statements (the
+/// same for every MQTT version). Not MQTT normative statements.
+pub fn tls_requirements() -> &'static [Statement] {
+    static TLS: OnceLock<Vec<Statement>> = OnceLock::new();
+    TLS.get_or_init(|| parse(TLS_TSV, true))
+}
+
+/// What a case may cite: an MQTT statement of its version (as [`lookup`])
+/// or a TLS/PKI requirement by its exact ID (`RFC5280-6.1.3`).
+pub fn cite(version: Version, id: &str) -> Option<&'static Statement> {
+    lookup(version, id).or_else(|| tls_requirements().iter().find(|s| s.id == id))
 }
 
 /// Normalize an ID as written in code or cases to the table's form:
@@ -111,6 +145,22 @@ mod tests {
     fn tables_have_the_documented_sizes() {
         assert_eq!(statements(Version::V311).len(), 141);
         assert_eq!(statements(Version::V5).len(), 251);
+        assert_eq!(tls_requirements().len(), 5);
+    }
+
+    #[test]
+    fn tls_requirements_are_citable_but_not_mqtt_statements() {
+        let s = cite(Version::V311, "RFC5280-6.1.3").unwrap();
+        assert!(!s.is_mqtt());
+        assert!(s.related_to.unwrap().contains("5.4.1"));
+        assert!(lookup(Version::V311, "RFC5280-6.1.3").is_none());
+        assert!(!is_known("RFC5280-6.1.3"));
+        assert!(cite(Version::V311, "MQTT-3.1.4-4").unwrap().is_mqtt());
+        assert!(cite(Version::V5, "RFC9999-1").is_none());
+        for r in tls_requirements() {
+            assert!(!r.id.starts_with("MQTT-"), "{}", r.id);
+            assert!(!r.summary.is_empty() && !r.testable.is_empty(), "{}", r.id);
+        }
     }
 
     #[test]

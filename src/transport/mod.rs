@@ -51,6 +51,9 @@ impl Scheme {
 #[derive(Clone)]
 pub struct Tls {
     pub config: Arc<rustls::ClientConfig>,
+    /// Name to verify the broker's certificate against (and send as SNI)
+    /// instead of the target's host.
+    pub server_name: Option<String>,
 }
 
 impl std::fmt::Debug for Tls {
@@ -83,6 +86,8 @@ pub enum TransportError {
     ConnectTimeout(String, Duration),
     #[error("TLS handshake with {0} failed: {1}")]
     Handshake(String, String),
+    #[error("TLS handshake with {0} failed: {1}")]
+    Refused(String, tls::Refusal),
     #[error("{0}")]
     Tls(#[from] tls::TlsError),
     #[error("WebSocket handshake with {0} failed: {1}")]
@@ -212,12 +217,12 @@ impl Target {
             (false, _) => Box::new(tcp),
             (true, None) => return Err(TransportError::Tls(tls::TlsError::NoCa)),
             (true, Some(t)) => {
-                let name = tls::server_name(&self.host)?;
+                let name = tls::server_name(t.server_name.as_deref().unwrap_or(&self.host))?;
                 let connector = tokio_rustls::TlsConnector::from(t.config.clone());
                 match tokio::time::timeout(timeout, connector.connect(name, tcp)).await {
                     Ok(Ok(s)) => Box::new(s),
                     Ok(Err(e)) => {
-                        return Err(TransportError::Handshake(self.addr(), tls::reason(&e)))
+                        return Err(TransportError::Refused(self.addr(), tls::Refusal::of(&e)))
                     }
                     Err(_) => {
                         return Err(TransportError::Handshake(

@@ -5,6 +5,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod deviations;
+pub mod lax_tls;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -112,6 +113,17 @@ impl Mosquitto {
             let _ = child.wait();
         }
         panic!("mosquitto did not start");
+    }
+
+    /// Start `mosquitto` with a TLS listener serving `certs/server.pem` that
+    /// requires a client certificate signed by `certs/ca.pem`.
+    pub fn start_tls(certs: &Path) -> Mosquitto {
+        let d = certs.display().to_string();
+        Mosquitto::start_with(move |port| {
+            format!(
+                "user root\nlistener {port} 127.0.0.1\ncafile {d}/ca.pem\ncertfile {d}/server.pem\nkeyfile {d}/server.key\nrequire_certificate true\nallow_anonymous true\npersistence false\nlog_dest none\n"
+            )
+        })
     }
 
     pub fn url(&self) -> String {
