@@ -32,6 +32,11 @@ pub enum Command {
     Certs(CertsArgs),
     /// Play the broker: let MQTT clients (devices, client libraries) connect and judge them.
     ///
+    /// Without --watch, runs device cases (role = "device", default
+    /// cases/device) one after the other: each waits for the device to
+    /// connect (started by --exec, or connected by hand), scripts the
+    /// broker's side and checks what the client does.
+    ///
     /// With --watch, a small conformant broker serves any number of clients
     /// (routing, retained messages, QoS 0/1/2, persistent sessions, wills,
     /// keep alive) and every connection is judged passively by the client
@@ -60,6 +65,24 @@ pub struct ServeArgs {
     /// Also write the report as JSON to FILE
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Device cases: also write a JUnit XML report to FILE
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Device cases: shell command that makes the device connect and act, started at
+    /// each case's first `accept` and killed at its end. Templated: {host} {port}
+    /// {client_id} {topic} {case} {trigger}, e.g.
+    /// "mosquitto_pub -h {host} -p {port} -i {client_id} -t {topic}/a -m x -q 1"
+    #[arg(long, value_name = "CMD")]
+    pub exec: Option<String>,
+    /// Device cases: non-strict verdicts count as failures
+    #[arg(long)]
+    pub strict: bool,
+    /// Device cases: show every case's wire log
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+    /// Device cases to run [default: cases/device] and how to select them
+    #[command(flatten)]
+    pub select: Select,
 }
 
 #[derive(Debug, Args)]

@@ -47,13 +47,17 @@ pub fn compute(cases: &[Case]) -> Vec<Cell> {
                     );
                 }
             }
-            if role == "broker" {
-                for c in cases
-                    .iter()
-                    .filter(|c| c.version == version && c.role == Role::Broker)
-                {
-                    checked.extend(c.statements.iter().copied());
-                }
+            // Broker cases test a broker; device cases test a client.
+            let case_role = match role {
+                "broker" => Some(Role::Broker),
+                "client" => Some(Role::Device),
+                _ => None,
+            };
+            for c in cases
+                .iter()
+                .filter(|c| c.version == version && Some(c.role) == case_role)
+            {
+                checked.extend(c.statements.iter().copied());
             }
             let testable: Vec<&'static str> = statements(version)
                 .iter()

@@ -125,7 +125,15 @@ fn select(s: &Select) -> anyhow::Result<Vec<Case>> {
 async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitCode> {
     let target = Target::parse(&args.target)?;
     let (cases, not_applicable) = run::applicable(select(&args.select)?, &target);
+    let (device, not_applicable): (Vec<Case>, Vec<Case>) = not_applicable
+        .into_iter()
+        .partition(|c| c.role == mqttspec::case::Role::Device);
     if cases.is_empty() {
+        if !device.is_empty() && not_applicable.is_empty() {
+            anyhow::bail!(
+                "the selected cases are device cases: the suite plays the broker for them, run them with `mqttspec serve`"
+            );
+        }
         anyhow::bail!(
             "the selected cases are tagged `ws` and need a ws:// or wss:// target, not {}",
             target.url
@@ -301,11 +309,6 @@ fn analyze_cmd(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve_cmd(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    if !args.watch {
-        anyhow::bail!(
-            "serve runs device cases only with --watch for now: add --watch to serve any client and judge it passively"
-        );
-    }
     let target = Target::parse_listen(&args.listen)?;
     if target.scheme != mqttspec::transport::Scheme::Tcp {
         anyhow::bail!(
@@ -317,6 +320,9 @@ async fn serve_cmd(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", target.addr()))?;
     let local = listener.local_addr()?;
+    if !args.watch {
+        return serve_cases_cmd(args, target, listener).await;
+    }
     eprintln!(
         "mqttspec: watching on mqtt://{local}{}; Ctrl-C or SIGTERM ends the watch and writes the report",
         args.duration
@@ -371,4 +377,65 @@ fn write_atomically(path: &std::path::Path, data: &[u8]) -> anyhow::Result<()> {
     std::fs::write(&tmp, data)
         .and_then(|()| std::fs::rename(&tmp, path))
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+}
+
+/// `mqttspec serve [CASES…]`: device cases one after the other.
+async fn serve_cases_cmd(
+    args: ServeArgs,
+    mut target: Target,
+    listener: tokio::net::TcpListener,
+) -> anyhow::Result<ExitCode> {
+    let mut select_args = args.select;
+    if select_args.paths.is_empty() {
+        select_args.paths.push(PathBuf::from("cases/device"));
+    }
+    let cases: Vec<Case> = select(&select_args)?
+        .into_iter()
+        .filter(|c| c.role == mqttspec::case::Role::Device)
+        .collect();
+    if cases.is_empty() {
+        anyhow::bail!(
+            "no device case (role = \"device\") in the selection: broker cases run with `mqttspec run`"
+        );
+    }
+    let local = listener.local_addr()?;
+    target.port = local.port();
+    target.url = format!("mqtt://{local}");
+    eprintln!(
+        "mqttspec: serving {} device cases on mqtt://{local}{}",
+        cases.len(),
+        if args.exec.is_some() {
+            ""
+        } else {
+            "; connect the device when a case waits for it"
+        }
+    );
+    let cfg = run::ServeConfig {
+        listen: target,
+        exec: args.exec.clone(),
+        strict: args.strict,
+    };
+    let style = text::Style {
+        color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        verbose: args.verbose,
+    };
+    let on_case: Option<run::OnCase> = Some(Arc::new(|c: &mqttspec::report::CaseReport| {
+        // Progress only: a closed stderr must not stop the run.
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "mqttspec: {} {}", c.verdict.name(), c.id);
+    }));
+    let report = run::serve_cases(cases, listener, &cfg, on_case).await;
+    print!("{}", text::render(&report, style));
+    if let Some(p) = &args.json {
+        write_atomically(p, report.to_json().as_bytes())?;
+    }
+    if let Some(p) = &args.junit {
+        let xml = junit::render(&report).map_err(anyhow::Error::msg)?;
+        write_atomically(p, xml.as_bytes())?;
+    }
+    Ok(if report.conformant() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

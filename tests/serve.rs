@@ -45,9 +45,10 @@ impl Watch {
             .unwrap();
         // The first stderr line names the port once the socket listens.
         let mut line = String::new();
-        BufReader::new(child.stderr.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        stderr.read_line(&mut line).unwrap();
+        // Keep reading what follows, so the child never writes to a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
         let port = line
             .split("mqtt://127.0.0.1:")
             .nth(1)

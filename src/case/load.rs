@@ -138,13 +138,20 @@ pub fn parse_case(path: &Path, text: &str) -> Result<Case, LoadError> {
     };
     let role = match raw.role.as_deref() {
         None | Some("broker") => Role::Broker,
+        Some("device") => Role::Device,
         Some(r) => {
             return Err(invalid(
                 at_key("role"),
-                format!("unknown role `{r}`: expected \"broker\""),
+                format!("unknown role `{r}`: expected \"broker\" or \"device\""),
             ))
         }
     };
+    if raw.trigger.is_some() && role != Role::Device {
+        return Err(invalid(
+            at_key("trigger"),
+            "`trigger` applies to device cases (role = \"device\")".into(),
+        ));
+    }
     if raw.statements.is_empty() {
         return Err(invalid(
             at_key("statements"),
@@ -189,6 +196,7 @@ pub fn parse_case(path: &Path, text: &str) -> Result<Case, LoadError> {
         &mut opened,
         &statements,
         version,
+        role,
         &raw.tags,
         &invalid,
         text,
@@ -198,6 +206,7 @@ pub fn parse_case(path: &Path, text: &str) -> Result<Case, LoadError> {
         &mut opened,
         &statements,
         version,
+        role,
         &raw.tags,
         &invalid,
         text,
@@ -210,6 +219,7 @@ pub fn parse_case(path: &Path, text: &str) -> Result<Case, LoadError> {
         tags: raw.tags,
         version,
         role,
+        trigger: raw.trigger,
         deadline: raw
             .deadline_ms
             .map(Duration::from_millis)
@@ -220,11 +230,13 @@ pub fn parse_case(path: &Path, text: &str) -> Result<Case, LoadError> {
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn validate_steps(
     raw: &[toml::Spanned<RawStep>],
     opened: &mut BTreeSet<String>,
     statements: &[&'static str],
     version: Version,
+    role: Role,
     tags: &[String],
     invalid: &dyn Fn(usize, String) -> LoadError,
     text: &str,
@@ -234,7 +246,7 @@ fn validate_steps(
         let offset = spanned.span().start;
         let line = line_col(text, offset).0;
         let raw_step = spanned.get_ref();
-        let step = validate_step(raw_step, opened, tags).map_err(|m| invalid(offset, m))?;
+        let step = validate_step(raw_step, opened, role, tags).map_err(|m| invalid(offset, m))?;
         let statement = match &raw_step.statement {
             None => statements[0],
             Some(s) => match crate::spec::cite(version, s) {
@@ -259,13 +271,16 @@ fn validate_steps(
 }
 
 const ACTIONS: &str = "open, connect, send, expect, expect_none, expect_close, drop, disconnect";
+const DEVICE_ACTIONS: &str = "accept, send, expect, expect_none, expect_close, drop";
 
 fn validate_step(
     s: &RawStep,
     opened: &mut BTreeSet<String>,
+    role: Role,
     tags: &[String],
 ) -> Result<Action, String> {
     let actions: Vec<(&str, &String)> = [
+        ("accept", &s.accept),
         ("open", &s.open),
         ("connect", &s.connect),
         ("send", &s.send),
@@ -278,9 +293,13 @@ fn validate_step(
     .into_iter()
     .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
     .collect();
+    let expected = match role {
+        Role::Broker => ACTIONS,
+        Role::Device => DEVICE_ACTIONS,
+    };
     let (key, conn) = match actions.as_slice() {
         [one] => *one,
-        [] => return Err(format!("step has no action: expected one of {ACTIONS}")),
+        [] => return Err(format!("step has no action: expected one of {expected}")),
         many => {
             let keys: Vec<&str> = many.iter().map(|(k, _)| *k).collect();
             return Err(format!(
@@ -295,10 +314,24 @@ fn validate_step(
         ));
     }
     let conn = conn.clone();
-    let needs_open = !matches!(key, "open" | "connect");
+    if !expected.split(", ").any(|a| a == key) {
+        return Err(match role {
+            Role::Broker => format!(
+                "`{key}` applies to device cases (role = \"device\"): expected one of {expected}"
+            ),
+            Role::Device => format!(
+                "`{key}` does not apply to a device case (the suite is the broker): expected one of {expected}"
+            ),
+        });
+    }
+    let needs_open = !matches!(key, "open" | "connect" | "accept");
     if needs_open && !opened.contains(&conn) {
+        let how = match role {
+            Role::Broker => "`connect` or `open`",
+            Role::Device => "`accept`",
+        };
         return Err(format!(
-            "`{key}` on connection `{conn}` before any `connect` or `open` of it"
+            "`{key}` on connection `{conn}` before any {how} of it"
         ));
     }
     // Every option a step may carry, and the actions it applies to.
@@ -337,7 +370,7 @@ fn validate_step(
             ),
             "expect" => matches!(name, "packet" | "one_of" | "within_ms"),
             "expect_none" => matches!(name, "packet" | "within_ms"),
-            "expect_close" => name == "within_ms",
+            "expect_close" | "accept" => name == "within_ms",
             "connect" => !matches!(name, "packet" | "hex" | "override" | "one_of"),
             "open" => name.starts_with("tls_"),
             _ => false,
@@ -509,10 +542,18 @@ fn validate_step(
             conn: conn.clone(),
             within: within(super::DEFAULT_WITHIN),
         },
-        _ => return Err(format!("unknown action `{key}`: expected one of {ACTIONS}")),
+        "accept" => Action::Accept {
+            conn: conn.clone(),
+            within: within(super::DEFAULT_ACCEPT),
+        },
+        _ => {
+            return Err(format!(
+                "unknown action `{key}`: expected one of {expected}"
+            ))
+        }
     };
     match &action {
-        Action::Open { conn, .. } | Action::Connect { conn, .. } => {
+        Action::Open { conn, .. } | Action::Connect { conn, .. } | Action::Accept { conn, .. } => {
             opened.insert(conn.clone());
         }
         _ => {}
@@ -721,6 +762,48 @@ packet = { type = "suback", packet_id = 7 }
         let e = err(&GOOD.replace("send = \"a\"", "send = \"b\""));
         assert!(e.starts_with("c.toml:10:1:"), "{e}");
         assert!(e.contains("before any `connect`"), "{e}");
+    }
+
+    const DEVICE: &str = r#"id = "d"
+title = "t"
+description = "d"
+role = "device"
+trigger = "publish qos=1"
+statements = ["MQTT-4.3.2-1"]
+
+[[step]]
+accept = "dev"
+within_ms = 5000
+
+[[step]]
+expect = "dev"
+packet = { type = "connect" }
+
+[[step]]
+send = "dev"
+packet = { type = "connack", code = 0 }
+"#;
+
+    #[test]
+    fn device_cases_load_and_only_take_device_actions() {
+        let c = parse_case(Path::new("c.toml"), DEVICE).unwrap();
+        assert_eq!(c.role, Role::Device);
+        assert_eq!(c.trigger.as_deref(), Some("publish qos=1"));
+        assert!(matches!(
+            &c.steps[0].action,
+            Action::Accept { within, .. } if *within == Duration::from_millis(5000)
+        ));
+        let e = err(&DEVICE.replace("accept = \"dev\"", "connect = \"dev\""));
+        assert!(e.starts_with("c.toml:8:1:"), "{e}");
+        assert!(e.contains("does not apply to a device case"), "{e}");
+        let e = err(&DEVICE.replace("accept = \"dev\"\nwithin_ms = 5000", "open = \"x\""));
+        assert!(e.contains("`open` does not apply to a device case"), "{e}");
+        let e = err(&DEVICE.replace("[[step]]\naccept = \"dev\"\nwithin_ms = 5000\n\n", ""));
+        assert!(e.contains("before any `accept`"), "{e}");
+        let e = err(&GOOD.replace("connect = \"a\"", "accept = \"a\""));
+        assert!(e.contains("`accept` applies to device cases"), "{e}");
+        let e = err(&DEVICE.replace("role = \"device\"\n", ""));
+        assert!(e.contains("`trigger` applies to device cases"), "{e}");
     }
 
     #[test]

@@ -30,9 +30,15 @@ pub const TAG_MTLS: &str = "mtls";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
-    /// The suite plays clients against a broker.
+    /// The suite plays clients against a broker (`mqttspec run`).
     Broker,
+    /// The suite plays the broker for a device or client program
+    /// (`mqttspec serve`).
+    Device,
 }
+
+/// Default wait for a device to connect in an `accept` step.
+pub const DEFAULT_ACCEPT: Duration = Duration::from_secs(15);
 
 /// A loaded, validated case.
 #[derive(Debug, Clone, Serialize)]
@@ -45,6 +51,10 @@ pub struct Case {
     pub tags: Vec<String>,
     pub version: Version,
     pub role: Role,
+    /// Device cases: what the device must be made to do (shown to the
+    /// operator; `--exec` programs get it as `{trigger}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<String>,
     #[serde(skip)]
     pub deadline: Duration,
     #[serde(skip)]
@@ -80,6 +90,11 @@ pub struct Step {
 /// What a step does.
 #[derive(Debug, Clone)]
 pub enum Action {
+    /// Device cases: wait for the device to connect (after the trigger).
+    Accept {
+        conn: String,
+        within: Duration,
+    },
     Open {
         conn: String,
         /// TLS choices for this connection (None: the run's settings).
@@ -133,7 +148,8 @@ impl Action {
     /// The connection name the step acts on.
     pub fn conn(&self) -> &str {
         match self {
-            Action::Open { conn, .. }
+            Action::Accept { conn, .. }
+            | Action::Open { conn, .. }
             | Action::Connect { conn, .. }
             | Action::Send { conn, .. }
             | Action::Expect { conn, .. }
@@ -147,6 +163,7 @@ impl Action {
     /// The action's key as written in case files.
     pub fn name(&self) -> &'static str {
         match self {
+            Action::Accept { .. } => "accept",
             Action::Open { .. } => "open",
             Action::Connect { .. } => "connect",
             Action::Send { .. } => "send",

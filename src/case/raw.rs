@@ -19,9 +19,14 @@ pub struct RawCase {
     /// "3.1.1" (default) or "5.0".
     #[serde(default)]
     pub version: Option<String>,
-    /// "broker" (default): the suite plays clients against a broker.
+    /// "broker" (default): the suite plays clients against a broker;
+    /// "device": the suite plays the broker (`mqttspec serve`).
     #[serde(default)]
     pub role: Option<String>,
+    /// Device cases: what the device must be made to do, e.g.
+    /// "connect", "publish qos=1" (for the operator and `--exec` programs).
+    #[serde(default)]
+    pub trigger: Option<String>,
     /// Longest the whole case may take, in ms (default 20000).
     #[serde(default)]
     pub deadline_ms: Option<u64>,
@@ -39,6 +44,8 @@ pub struct RawCase {
 #[serde(deny_unknown_fields)]
 pub struct RawStep {
     // --- actions (exactly one) ---
+    /// Device cases: wait for the device to connect.
+    pub accept: Option<String>,
     /// Open the TCP connection only (no CONNECT).
     pub open: Option<String>,
     /// Open (unless open) and send CONNECT; by default expect CONNACK 0.

@@ -8,7 +8,7 @@ use tokio::task::JoinHandle;
 
 use super::recorder::Recorder;
 use crate::codec::{Decoded, FrameError, Framed, Framer};
-use crate::event::{ClosedBy, ConnId, Direction};
+use crate::event::ConnId;
 use crate::transport::{Chunk, Framing, Link, LinkWriter};
 
 /// Something the server did.
@@ -32,7 +32,8 @@ pub struct Conn {
     pub backlog: std::collections::VecDeque<Arc<Decoded>>,
     reader: JoinHandle<()>,
     recorder: Recorder,
-    /// The server closed it (seen by the reader, consumed from the inbox or not).
+    /// The peer (the server in broker mode, the device in device mode)
+    /// closed it (seen by the reader, consumed from the inbox or not).
     pub server_closed: bool,
 }
 
@@ -51,7 +52,7 @@ impl Conn {
                     Chunk::Text(t) => {
                         // Not MQTT traffic (MQTT-6.0.0-1): recorded, never framed.
                         let error = FrameError::TextFrame;
-                        rec.malformed(id, Direction::ToClient, framer.offset(), &t, error);
+                        rec.malformed(id, rec.incoming(), framer.offset(), &t, error);
                         let _ = tx.send(Incoming::Malformed(error.to_string()));
                         continue;
                     }
@@ -62,9 +63,9 @@ impl Conn {
                             error,
                         }) = framer.finish()
                         {
-                            rec.malformed(id, Direction::ToClient, offset, &bytes, error);
+                            rec.malformed(id, rec.incoming(), offset, &bytes, error);
                         }
-                        rec.closed_because(id, ClosedBy::Server, why);
+                        rec.closed_because(id, rec.peer_closed(), why);
                         let _ = tx.send(Incoming::Closed);
                         return;
                     }
@@ -81,7 +82,7 @@ impl Conn {
                             bytes,
                             error,
                         } => {
-                            rec.malformed(id, Direction::ToClient, offset, &bytes, error);
+                            rec.malformed(id, rec.incoming(), offset, &bytes, error);
                             let _ = tx.send(Incoming::Malformed(error.to_string()));
                         }
                     }
@@ -122,7 +123,7 @@ impl Conn {
             self.writer = None;
             return;
         }
-        self.recorder.closed(self.id, ClosedBy::Client);
+        self.recorder.closed(self.id, self.recorder.we_closed());
         if let Some(mut w) = self.writer.take() {
             w.shutdown().await;
         }

@@ -3,6 +3,7 @@
 //! expectation ends the case. Produces the [`CaseReport`].
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::time::timeout_at;
@@ -11,7 +12,8 @@ use super::conn::{Conn, Incoming};
 use super::recorder::Recorder;
 use super::refusal;
 use crate::case::{
-    build_packet, match_packet, Action, Alternative, Case, Context, Grade, Outcome, RawPacket, Send,
+    build_packet, match_packet, Action, Alternative, Case, Context, Grade, Outcome, RawPacket,
+    Role, Send,
 };
 use crate::codec::{encode, encode_with, Packet};
 use crate::event::Side;
@@ -36,6 +38,10 @@ pub struct CaseEnv {
     /// The files behind `tls` and the fixtures directory, for the TLS
     /// choices of `open`/`connect` steps.
     pub tls_material: Option<Material>,
+    /// Device cases: where the device connects to (`mqttspec serve`).
+    pub listener: Option<Arc<tokio::net::TcpListener>>,
+    /// Device cases: the `--exec` command template that makes the device act.
+    pub exec: Option<String>,
 }
 
 struct Exec<'a> {
@@ -45,6 +51,8 @@ struct Exec<'a> {
     conns: BTreeMap<String, Conn>,
     recorder: Recorder,
     next_id: u32,
+    /// The `--exec` program of a device case, killed when the case ends.
+    triggered: Option<tokio::process::Child>,
 }
 
 /// Outcome of one step.
@@ -90,8 +98,9 @@ pub async fn run_case(case: &Case, env: &CaseEnv) -> CaseReport {
             ..Context::default()
         },
         conns: BTreeMap::new(),
-        recorder: Recorder::new(case.version),
+        recorder: Recorder::new(case.version, us(case.role)),
         next_id: 0,
+        triggered: None,
     };
     let deadline = tokio::time::Instant::now() + case.deadline;
     let mut steps = Vec::new();
@@ -189,13 +198,18 @@ pub async fn run_case(case: &Case, env: &CaseEnv) -> CaseReport {
         c.drop_now().await;
     }
     drop(ex.conns);
+    if let Some(mut child) = ex.triggered.take() {
+        let _ = child.kill().await;
+    }
     let (findings, wire) = ex.recorder.finish();
-    // In broker mode the suite is the client and breaks client rules on
-    // purpose; only the server's findings judge the case.
-    let findings: Vec<_> = findings
-        .into_iter()
-        .filter(|f| f.actor == Side::Server)
-        .collect();
+    // The suite breaks the rules of its own side on purpose; only the
+    // peer's findings (the server in broker mode, the client in device
+    // mode) judge the case.
+    let peer = match us(case.role) {
+        Side::Client => Side::Server,
+        Side::Server => Side::Client,
+    };
+    let findings: Vec<_> = findings.into_iter().filter(|f| f.actor == peer).collect();
     if let Some(f) = findings.first() {
         if verdict != Verdict::Fail {
             reason = Some(format!("[{}] {}", f.rule, f.message));
@@ -219,6 +233,14 @@ pub async fn run_case(case: &Case, env: &CaseEnv) -> CaseReport {
         steps,
         findings,
         wire,
+    }
+}
+
+/// The side the suite plays in a case of `role`.
+fn us(role: Role) -> Side {
+    match role {
+        Role::Broker => Side::Client,
+        Role::Device => Side::Server,
     }
 }
 
@@ -283,6 +305,71 @@ impl Exec<'_> {
         Ok(())
     }
 
+    /// Wait for the device to connect (starting the `--exec` program at the
+    /// case's first accept); the connection becomes `name`.
+    async fn accept(&mut self, name: &str, within: Duration) -> Result<StepOut, StepOut> {
+        let Some(listener) = self.env.listener.clone() else {
+            return Err(StepOut::with(
+                Verdict::Error,
+                "`accept` needs the suite to be the broker: run device cases with `mqttspec serve`",
+            ));
+        };
+        if let Some(old) = self.conns.get_mut(name) {
+            old.drop_now().await;
+        }
+        let client_id = self.client_id_for(name);
+        if let (Some(template), None) = (&self.env.exec, &self.triggered) {
+            let command = crate::run::trigger::expand(
+                template,
+                &crate::run::trigger::Vars {
+                    host: &self.env.target.host,
+                    port: listener
+                        .local_addr()
+                        .map(|a| a.port())
+                        .unwrap_or(self.env.target.port),
+                    client_id: &client_id,
+                    topic: &self.ctx.topic_prefix,
+                    case: &self.case.id,
+                    trigger: self.case.trigger.as_deref().unwrap_or(""),
+                },
+            );
+            match crate::run::trigger::spawn(&command) {
+                Ok(child) => self.triggered = Some(child),
+                Err(e) => {
+                    return Err(StepOut::with(
+                        Verdict::Error,
+                        format!("cannot start `{command}`: {e}"),
+                    ))
+                }
+            }
+        }
+        let (tcp, _peer) = match tokio::time::timeout(within, listener.accept()).await {
+            Ok(Ok(a)) => a,
+            Ok(Err(e)) => return Err(StepOut::with(Verdict::Error, format!("accept failed: {e}"))),
+            Err(_) => {
+                return Ok(StepOut::with(
+                    Verdict::Inconclusive,
+                    format!(
+                        "the device did not connect within {} ms{}",
+                        within.as_millis(),
+                        match &self.case.trigger {
+                            Some(t) => format!(" (trigger: {t})"),
+                            None => String::new(),
+                        }
+                    ),
+                ))
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let id = self.next_id;
+        self.next_id += 1;
+        let link = crate::transport::Link::Stream(Box::new(tcp));
+        let mut conn = Conn::start(id, name, link, self.recorder.clone());
+        conn.client_id = client_id;
+        self.conns.insert(name.to_string(), conn);
+        Ok(StepOut::pass())
+    }
+
     async fn step(&mut self, action: &Action) -> StepOut {
         match self.step_inner(action).await {
             Ok(o) | Err(o) => o,
@@ -292,6 +379,7 @@ impl Exec<'_> {
     async fn step_inner(&mut self, action: &Action) -> Result<StepOut, StepOut> {
         let version = self.case.version;
         match action {
+            Action::Accept { conn, within } => self.accept(conn, *within).await,
             Action::Open { conn, tls } => {
                 self.open(conn, tls.as_ref()).await?;
                 Ok(StepOut::pass())

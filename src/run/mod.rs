@@ -1,7 +1,9 @@
 //! Broker mode: runs the selected cases concurrently against one broker,
 //! each case with its own client ids and topics, the whole run bounded by a
 //! deadline, and assembles the [`Report`]. Cases tagged `ws` only apply to
-//! WebSocket targets and are left out of other runs.
+//! WebSocket targets and are left out of other runs. Device mode
+//! ([`serve_cases`]): the suite plays the broker and runs device cases one
+//! after the other on one listener.
 
 mod applies;
 mod conn;
@@ -9,13 +11,14 @@ mod exec;
 mod recorder;
 mod refusal;
 pub mod spawn;
+pub mod trigger;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::Semaphore;
 
-use crate::case::Case;
+use crate::case::{Case, Role};
 use crate::report::{CaseReport, Report, StepReport, Summary};
 use crate::transport::Target;
 use crate::verdict::Verdict;
@@ -60,10 +63,70 @@ pub fn run_id() -> String {
 }
 
 /// Split `cases` into those that apply to `target` and those that do not
-/// (cases tagged `ws` on a target that is not `ws://` or `wss://`).
+/// (cases tagged `ws` on a target that is not `ws://` or `wss://`; device
+/// cases, which `mqttspec serve` runs).
 pub fn applicable(cases: Vec<Case>, target: &Target) -> (Vec<Case>, Vec<Case>) {
     let ws = target.scheme.is_websocket();
-    cases.into_iter().partition(|c| ws || !c.needs_websocket())
+    cases
+        .into_iter()
+        .partition(|c| c.role == Role::Broker && (ws || !c.needs_websocket()))
+}
+
+/// Settings of a device-mode run (`mqttspec serve CASES…`).
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// The address listened on, as given (host and port for templates).
+    pub listen: Target,
+    /// `--exec` command template started at each case's first `accept`.
+    pub exec: Option<String>,
+    pub strict: bool,
+}
+
+/// Run device cases one after the other (one device, one listener): the
+/// suite plays the broker. Broker cases among `cases` are left out.
+pub async fn serve_cases(
+    cases: Vec<Case>,
+    listener: tokio::net::TcpListener,
+    cfg: &ServeConfig,
+    on_case: Option<OnCase>,
+) -> Report {
+    let started = Instant::now();
+    let started_unix = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let run_id = run_id();
+    let listener = Arc::new(listener);
+    let mut reports = Vec::new();
+    for (index, case) in cases.iter().filter(|c| c.role == Role::Device).enumerate() {
+        let env = CaseEnv {
+            target: cfg.listen.clone(),
+            username: None,
+            password: None,
+            run_id: run_id.clone(),
+            index,
+            connect_timeout: Duration::from_secs(5),
+            tls: None,
+            tls_material: None,
+            listener: Some(listener.clone()),
+            exec: cfg.exec.clone(),
+        };
+        let r = exec::run_case(case, &env).await;
+        if let Some(f) = &on_case {
+            f(&r);
+        }
+        reports.push(r);
+    }
+    Report {
+        tool: "mqttspec",
+        tool_version: env!("CARGO_PKG_VERSION"),
+        target: cfg.listen.url.clone(),
+        started: started_unix,
+        duration_ms: started.elapsed().as_millis() as u64,
+        strict: cfg.strict,
+        summary: Summary::of(&reports),
+        cases: reports,
+    }
 }
 
 /// Run the `cases` that apply to the target (see [`applicable`]); reports
@@ -98,6 +161,8 @@ pub async fn run(cases: Vec<Case>, cfg: &RunConfig, on_case: Option<OnCase>) -> 
             connect_timeout: cfg.connect_timeout,
             tls: cfg.tls.clone(),
             tls_material: cfg.tls_material.clone(),
+            listener: None,
+            exec: None,
         };
         let sem = sem.clone();
         let case = case.clone();

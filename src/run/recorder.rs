@@ -6,13 +6,18 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::codec::{self, text::hex, Decoded, Framed, Framer, Version};
-use crate::event::{ClosedBy, ConnId, Direction, Event, EventKind};
+use crate::event::{ClosedBy, ConnId, Direction, Event, EventKind, Side};
 use crate::report::{WireEntry, WireWhat};
 use crate::rules::{Finding, Monitor};
+use crate::session::other;
 
 /// Shared, lock-protected recorder of one case.
 #[derive(Clone)]
-pub struct Recorder(Arc<Mutex<Inner>>);
+pub struct Recorder {
+    inner: Arc<Mutex<Inner>>,
+    /// The side the suite plays (Client in broker mode, Server in device mode).
+    us: Side,
+}
 
 struct Inner {
     start: Instant,
@@ -32,20 +37,52 @@ struct ConnState {
 const HEX_LIMIT: usize = 512;
 
 impl Recorder {
-    /// A recorder for a case speaking `version`.
-    pub fn new(version: Version) -> Recorder {
-        Recorder(Arc::new(Mutex::new(Inner {
-            start: Instant::now(),
-            version,
-            monitor: Monitor::new(version),
-            wire: Vec::new(),
-            conns: BTreeMap::new(),
-        })))
+    /// A recorder for a case speaking `version`, the suite playing `us`.
+    pub fn new(version: Version, us: Side) -> Recorder {
+        Recorder {
+            inner: Arc::new(Mutex::new(Inner {
+                start: Instant::now(),
+                version,
+                monitor: Monitor::new(version),
+                wire: Vec::new(),
+                conns: BTreeMap::new(),
+            })),
+            us,
+        }
+    }
+
+    /// The direction of what the peer sends us.
+    pub fn incoming(&self) -> Direction {
+        match self.us {
+            Side::Client => Direction::ToClient,
+            Side::Server => Direction::ToServer,
+        }
+    }
+
+    /// The direction of what we send.
+    pub fn outgoing(&self) -> Direction {
+        other(self.incoming())
+    }
+
+    /// "The peer closed the connection" in MQTT roles.
+    pub fn peer_closed(&self) -> ClosedBy {
+        match self.us {
+            Side::Client => ClosedBy::Server,
+            Side::Server => ClosedBy::Client,
+        }
+    }
+
+    /// "We closed the connection" in MQTT roles.
+    pub fn we_closed(&self) -> ClosedBy {
+        match self.us {
+            Side::Client => ClosedBy::Client,
+            Side::Server => ClosedBy::Server,
+        }
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
         // A poisoned lock means a panic elsewhere already; keep recording.
-        let mut g = match self.0.lock() {
+        let mut g = match self.inner.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
@@ -69,9 +106,10 @@ impl Recorder {
 
     /// A packet received from the server; returns it decoded with its index.
     pub fn received(&self, conn: ConnId, bytes: bytes::Bytes) -> Arc<Decoded> {
+        let incoming = self.incoming();
         self.with(|i| {
             let d = Arc::new(codec::decode(bytes, i.version));
-            i.packet(conn, Direction::ToClient, d.clone());
+            i.packet(conn, incoming, d.clone());
             d
         })
     }
@@ -90,6 +128,7 @@ impl Recorder {
 
     /// Bytes we sent: framed and decoded so the log shows what went out.
     pub fn sent(&self, conn: ConnId, bytes: &[u8]) {
+        let outgoing = self.outgoing();
         self.with(|i| {
             let version = i.version;
             let mut frames = Vec::new();
@@ -103,13 +142,13 @@ impl Recorder {
                 match f {
                     Framed::Packet { bytes, .. } => {
                         let d = Arc::new(codec::decode(bytes, version));
-                        i.packet(conn, Direction::ToServer, d);
+                        i.packet(conn, outgoing, d);
                     }
                     Framed::Malformed {
                         offset,
                         bytes,
                         error,
-                    } => i.malformed(conn, Direction::ToServer, offset, &bytes, error),
+                    } => i.malformed(conn, outgoing, offset, &bytes, error),
                 }
             }
         });
@@ -118,15 +157,10 @@ impl Recorder {
     /// Bytes we sent in a WebSocket text frame: recorded as not MQTT
     /// traffic (MQTT-6.0.0-1), so the session does not take them as packets.
     pub fn sent_text(&self, conn: ConnId, bytes: &[u8]) {
+        let outgoing = self.outgoing();
         self.with(|i| {
             let offset = i.conns.get(&conn).map_or(0, |c| c.outbound.offset());
-            i.malformed(
-                conn,
-                Direction::ToServer,
-                offset,
-                bytes,
-                codec::FrameError::TextFrame,
-            );
+            i.malformed(conn, outgoing, offset, bytes, codec::FrameError::TextFrame);
         });
     }
 
@@ -177,7 +211,7 @@ impl Recorder {
 
     /// End of case: findings and wire log.
     pub fn finish(self) -> (Vec<Finding>, Vec<WireEntry>) {
-        let inner = match Arc::try_unwrap(self.0) {
+        let inner = match Arc::try_unwrap(self.inner) {
             Ok(m) => match m.into_inner() {
                 Ok(i) => i,
                 Err(p) => p.into_inner(),

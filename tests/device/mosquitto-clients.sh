@@ -1,0 +1,23 @@
+#!/bin/sh
+# Plays the device of device cases with mosquitto_pub / mosquitto_sub:
+# turns a case's abstract trigger into a client command.
+#
+# Usage (as `mqttspec serve --exec`):
+#   sh tests/device/mosquitto-clients.sh {host} {port} {client_id} {topic} {trigger}
+# Triggers: "publish qos=N", "subscribe qos=N [keepalive=S]".
+host=$1 port=$2 id=$3 topic=$4
+shift 4
+action=$1
+qos=0
+keepalive=60
+for word in "$@"; do
+    case $word in
+        qos=*) qos=${word#qos=} ;;
+        keepalive=*) keepalive=${word#keepalive=} ;;
+    esac
+done
+case $action in
+    publish) exec mosquitto_pub -h "$host" -p "$port" -i "$id" -q "$qos" -k "$keepalive" -t "$topic/a" -m x ;;
+    subscribe) exec mosquitto_sub -h "$host" -p "$port" -i "$id" -q "$qos" -k "$keepalive" -t "$topic/#" ;;
+    *) echo "unknown trigger: $*" >&2; exit 2 ;;
+esac

@@ -1,0 +1,246 @@
+//! Device cases (`mqttspec serve CASES…`, the suite playing the broker):
+//! mosquitto_pub / mosquitto_sub driven through `--exec` pass every case
+//! that applies to them; a faulty device of our own (this test, on a raw
+//! socket) fails each case naming the statement it breaks.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use bytes::Bytes;
+use mqttspec::codec::{
+    encode, Ack, Connect, Packet, Publish, Subscribe, Subscription, Text, Version,
+};
+use rstest::rstest;
+use serde_json::Value;
+
+const DRIVER: &str =
+    "sh tests/device/mosquitto-clients.sh {host} {port} {client_id} {topic} {trigger}";
+
+/// `mqttspec serve` running device cases on a port of its own choosing.
+struct Serve {
+    child: Child,
+    port: u16,
+    json: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Serve {
+    fn start(args: &[&str]) -> Serve {
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("report.json");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mqttspec"))
+            .args(["serve", "--listen", "mqtt://127.0.0.1:0", "--json"])
+            .arg(&json)
+            .args(args)
+            .current_dir(common::root())
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        stderr.read_line(&mut line).unwrap();
+        // Keep reading what follows, so the child never writes to a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        let port = line
+            .split("mqtt://127.0.0.1:")
+            .nth(1)
+            .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {line:?}"));
+        Serve {
+            child,
+            port,
+            json,
+            _dir: dir,
+        }
+    }
+
+    /// Wait for the run to end (it ends after its last case); exit code,
+    /// terminal output and JSON report.
+    fn finish(mut self) -> (i32, String, Value) {
+        let mut out = String::new();
+        self.child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        let code = self.child.wait().unwrap().code().unwrap_or(-1);
+        let report = serde_json::from_slice(&std::fs::read(&self.json).unwrap())
+            .unwrap_or_else(|e| panic!("{e}\n{out}"));
+        (code, out, report)
+    }
+
+    fn device(&self) -> Device {
+        let s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        Device(s)
+    }
+}
+
+/// A device of our own on a raw socket.
+struct Device(TcpStream);
+
+impl Device {
+    fn send(&mut self, p: &Packet) {
+        self.0.write_all(&encode(p, Version::V311)).unwrap();
+    }
+
+    /// The next packet from the suite (fixed header + body).
+    fn recv(&mut self) -> Vec<u8> {
+        let mut head = [0u8; 2];
+        self.0.read_exact(&mut head).unwrap();
+        assert!(head[1] < 0x80, "short packets only in these tests");
+        let mut body = vec![0u8; usize::from(head[1])];
+        self.0.read_exact(&mut body).unwrap();
+        [head.to_vec(), body].concat()
+    }
+
+    fn connect(&mut self, keep_alive: u16) {
+        self.send(&Packet::Connect(Connect {
+            client_id: Text::from("faulty"),
+            keep_alive,
+            ..Connect::default()
+        }));
+        assert_eq!(self.recv(), [0x20, 0x02, 0x00, 0x00]);
+    }
+
+    fn subscribe(&mut self, qos: u8) {
+        self.send(&Packet::Subscribe(Subscribe {
+            packet_id: 1,
+            filters: vec![Subscription {
+                filter: Text::from("#"),
+                options: qos,
+            }],
+            ..Subscribe::default()
+        }));
+        assert_eq!(self.recv()[0], 0x90, "SUBACK");
+    }
+
+    /// Wait until the suite closes the connection (the case ended).
+    fn until_closed(mut self) {
+        let mut buf = [0u8; 256];
+        while let Ok(n) = self.0.read(&mut buf) {
+            if n == 0 {
+                return;
+            }
+        }
+    }
+}
+
+fn publish(qos: u8, dup: bool, id: u16) -> Packet {
+    Packet::Publish(Publish {
+        dup,
+        qos,
+        topic: Text::from("t"),
+        packet_id: (qos > 0).then_some(id),
+        payload: Bytes::from_static(b"x"),
+        ..Publish::default()
+    })
+}
+
+fn ack(id: u16) -> Ack {
+    Ack {
+        packet_id: id,
+        ..Ack::default()
+    }
+}
+
+#[test]
+fn mosquitto_clients_pass_every_device_case() {
+    let serve = Serve::start(&["--exec", DRIVER]);
+    let (code, out, report) = serve.finish();
+    let cases = report["cases"].as_array().unwrap();
+    assert!(cases.len() >= 6, "{out}");
+    for c in cases {
+        assert_eq!(c["verdict"], "pass", "{}: {}\n{out}", c["id"], c["reason"]);
+    }
+    assert_eq!(code, 0, "{out}");
+}
+
+/// What the faulty device does in one case.
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    PublishBeforeConnect,
+    DupOnFirstQos1,
+    NoPubrelAfterPubrec,
+    NoPuback,
+    PubcompInsteadOfPubrec,
+    SilentPastKeepAlive,
+}
+
+fn misbehave(fault: Fault, mut d: Device) {
+    match fault {
+        Fault::PublishBeforeConnect => d.send(&publish(0, false, 0)),
+        Fault::DupOnFirstQos1 => {
+            d.connect(60);
+            d.send(&publish(1, true, 5));
+        }
+        Fault::NoPubrelAfterPubrec => {
+            d.connect(60);
+            d.send(&publish(2, false, 5));
+            assert_eq!(d.recv(), [0x50, 0x02, 0x00, 0x05], "PUBREC 5");
+            // ... and no PUBREL.
+        }
+        Fault::NoPuback => {
+            d.connect(60);
+            d.subscribe(1);
+            assert_eq!(d.recv()[0] & 0xf0, 0x30, "PUBLISH");
+            // ... and no PUBACK.
+        }
+        Fault::PubcompInsteadOfPubrec => {
+            d.connect(60);
+            d.subscribe(2);
+            assert_eq!(d.recv()[0] & 0xf0, 0x30, "PUBLISH");
+            d.send(&Packet::Pubcomp(ack(9)));
+        }
+        Fault::SilentPastKeepAlive => {
+            d.connect(5);
+            d.subscribe(0);
+            // ... and nothing more, not even PINGREQ.
+        }
+    }
+    d.until_closed();
+}
+
+#[rstest]
+#[case::connect_first(Fault::PublishBeforeConnect, "device-connect-first", "MQTT-3.1.0-1")]
+#[case::dup_on_first_send(Fault::DupOnFirstQos1, "device-publish-qos1", "MQTT-4.3.2-1")]
+#[case::no_pubrel(Fault::NoPubrelAfterPubrec, "device-publish-qos2", "MQTT-4.3.3-1")]
+#[case::no_puback(Fault::NoPuback, "device-receives-qos1", "MQTT-4.3.2-2")]
+#[case::pubcomp_not_pubrec(Fault::PubcompInsteadOfPubrec, "device-receives-qos2", "MQTT-4.3.3-2")]
+#[case::silent(
+    Fault::SilentPastKeepAlive,
+    "device-pingreq-within-keep-alive",
+    "MQTT-3.1.2-23"
+)]
+fn faulty_device_fails_the_case_naming_the_statement(
+    #[case] fault: Fault,
+    #[case] case_id: &str,
+    #[case] statement: &str,
+) {
+    let serve = Serve::start(&["--case", case_id]);
+    misbehave(fault, serve.device());
+    let (code, out, report) = serve.finish();
+    let c = &report["cases"][0];
+    assert_eq!(c["id"], case_id);
+    assert_eq!(c["verdict"], "fail", "{fault:?}\n{out}");
+    assert_eq!(c["failed_statement"], statement, "{fault:?}\n{out}");
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn broker_runs_leave_device_cases_to_serve() {
+    let out = common::mqttspec(&["run", "--target", "mqtt://127.0.0.1:1", "cases/device"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("mqttspec serve"), "{err}");
+}
