@@ -16,8 +16,9 @@ mix=${3:-single}
 file=${BENCH_FILE:-/tmp/mqttspec-bench-${size}-${mix}.pcapng}
 
 cargo build --release --quiet --example gen_bench --bin mqttspec
+bin=${CARGO_TARGET_DIR:-target}/release
 if [ ! -s "$file" ]; then
-    target/release/examples/gen_bench "$file" "$size" "$flows" "$mix"
+    "$bin"/examples/gen_bench "$file" "$size" "$flows" "$mix"
 fi
 bytes=$(stat -c %s "$file")
 mb=$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 }')
@@ -41,7 +42,7 @@ measure() { # name, runs, command...  (best of `runs`)
 
 cat "$file" > /dev/null # warm the page cache
 measure cat 3 cat "$file"
-measure mqttspec 3 target/release/mqttspec analyze "$file"
+measure mqttspec 3 "$bin"/mqttspec analyze "$file"
 packets=$(grep -o '[0-9]* MQTT packets' /tmp/mqttspec-bench.out | tail -1 | cut -d' ' -f1)
 echo "mqttspec: $packets MQTT packets, $(awk -v p="$packets" -v t="$mqttspec_t" 'BEGIN { printf "%.0f", p / t }') packets/s"
 if command -v tshark > /dev/null; then

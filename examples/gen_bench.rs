@@ -62,6 +62,8 @@ fn main() -> std::io::Result<()> {
     let server = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 1883);
     let mut rng = Lcg(7);
     let mut written = 0u64;
+    // MQTT packets written, to check an analyzer's count against.
+    let mut packets = 0u64;
     let emit = |w: &mut PcapngWriter<_>, frames: Vec<SynthFrame>| -> std::io::Result<u64> {
         let mut n = 0;
         for f in frames {
@@ -80,6 +82,7 @@ fn main() -> std::io::Result<()> {
             .step(Duration::from_micros(5))
             .isn(rng.next() as u32, rng.next() as u32);
         written += emit(&mut w, c.handshake())?;
+        packets += 4; // CONNECT, CONNACK, SUBSCRIBE, SUBACK
         let connect = Packet::Connect(Connect {
             client_id: Text::from(format!("bench{i}")),
             keep_alive: 0,
@@ -137,6 +140,7 @@ fn main() -> std::io::Result<()> {
                 ..Publish::default()
             });
             steps[0].extend_from_slice(&encode(&p, v));
+            packets += [1, 2, 4][usize::from(qos)];
             let ack = |pid| Ack {
                 packet_id: pid,
                 ..Ack::default()
@@ -168,17 +172,23 @@ fn main() -> std::io::Result<()> {
             }
         }
         if rng.next() % 200 == 0 {
+            packets += 2;
             written += emit(&mut w, c.send(true, &encode(&Packet::Pingreq, v)))?;
             written += emit(&mut w, c.send(false, &encode(&Packet::Pingresp, v)))?;
         }
     }
     for (c, _) in convs.iter_mut() {
         let d = Packet::Disconnect(Default::default());
+        packets += 1;
         written += emit(&mut w, c.send(true, &encode(&d, v)))?;
         written += emit(&mut w, c.fin(true))?;
         written += emit(&mut w, c.fin(false))?;
     }
     w.finish()?;
-    eprintln!("wrote {} ({} MB)", args[1], written / 1_000_000);
+    eprintln!(
+        "wrote {} ({} MB, {packets} MQTT packets)",
+        args[1],
+        written / 1_000_000
+    );
     Ok(())
 }
