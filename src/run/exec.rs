@@ -194,13 +194,15 @@ pub async fn run_case(case: &Case, env: &CaseEnv) -> CaseReport {
         })
         .collect();
     connections.sort_by_key(|c| c.id);
+    // The device program goes first: a client library would otherwise
+    // reconnect as soon as its connection is dropped.
+    if let Some(mut child) = ex.triggered.take() {
+        let _ = child.kill().await;
+    }
     for c in ex.conns.values_mut() {
         c.drop_now().await;
     }
     drop(ex.conns);
-    if let Some(mut child) = ex.triggered.take() {
-        let _ = child.kill().await;
-    }
     let (findings, wire) = ex.recorder.finish();
     // The suite breaks the rules of its own side on purpose; only the
     // peer's findings (the server in broker mode, the client in device
@@ -319,6 +321,11 @@ impl Exec<'_> {
         }
         let client_id = self.client_id_for(name);
         if let (Some(template), None) = (&self.env.exec, &self.triggered) {
+            // Connections left from an earlier case's program are not this
+            // case's device.
+            while let Ok(Ok(_stale)) = tokio::time::timeout(Duration::ZERO, listener.accept()).await
+            {
+            }
             let command = crate::run::trigger::expand(
                 template,
                 &crate::run::trigger::Vars {
@@ -639,7 +646,8 @@ impl Exec<'_> {
     /// earlier and matched no step yet are looked at first; packets that match
     /// nothing stay for later steps (so `expect_none` also sees them).
     async fn expect(&mut self, conn: &str, alts: &[Alternative], within: Duration) -> StepOut {
-        let expected = self.ctx.expand(&describe(alts, within));
+        let peer = peer_name(self.case.role);
+        let expected = self.ctx.expand(&describe(alts, within, peer));
         let Some(c) = self.conns.get_mut(conn) else {
             return StepOut::with(Verdict::Error, format!("no connection `{conn}`"));
         };
@@ -647,6 +655,7 @@ impl Exec<'_> {
         let mut earlier = std::mem::take(&mut c.backlog);
         let mut state = Waiting {
             alts,
+            peer,
             actual: Vec::new(),
             nothing_broken: vec![false; alts.len()],
         };
@@ -706,6 +715,8 @@ type Outcome3<'a> = (Verdict, Option<&'a Alternative>, Option<String>);
 /// The state of one `expect` while it waits.
 struct Waiting<'a> {
     alts: &'a [Alternative],
+    /// "the server" or "the device", for messages.
+    peer: &'static str,
     actual: Vec<String>,
     nothing_broken: Vec<bool>,
 }
@@ -763,11 +774,12 @@ impl<'a> Waiting<'a> {
         None
     }
 
-    /// The server closed; `why` is the transport's reason (e.g. a TLS alert).
+    /// The peer closed; `why` is the transport's reason (e.g. a TLS alert).
     fn closed(&mut self, why: Option<String>) -> Outcome3<'a> {
         let why = why.map(|w| format!(" ({w})")).unwrap_or_default();
+        let peer = self.peer;
         self.actual
-            .push(format!("connection closed by the server{why}"));
+            .push(format!("connection closed by {peer}{why}"));
         match self
             .alts
             .iter()
@@ -777,7 +789,7 @@ impl<'a> Waiting<'a> {
             None => (
                 Verdict::Fail,
                 None,
-                Some(format!("the server closed the connection{why}")),
+                Some(format!("{} closed the connection{why}", self.peer)),
             ),
         }
     }
@@ -798,13 +810,21 @@ impl<'a> Waiting<'a> {
     }
 }
 
-fn describe(alts: &[Alternative], within: Duration) -> String {
+/// Who the suite tests in a case of `role`, for messages.
+fn peer_name(role: Role) -> &'static str {
+    match role {
+        Role::Broker => "the server",
+        Role::Device => "the device",
+    }
+}
+
+fn describe(alts: &[Alternative], within: Duration, peer: &str) -> String {
     let parts: Vec<String> = alts
         .iter()
         .map(|a| {
             let what = match &a.outcome {
                 Outcome::Packet(p) => describe_pattern(p),
-                Outcome::Close => "the server closes the connection".into(),
+                Outcome::Close => format!("{peer} closes the connection"),
                 Outcome::Nothing(None) => "no packet".into(),
                 Outcome::Nothing(Some(p)) => format!("no {}", describe_pattern(p)),
             };
