@@ -323,13 +323,19 @@ async fn serve_cmd(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if !args.watch {
         return serve_cases_cmd(args, target, listener).await;
     }
+    // SIGTERM is caught from before the address is announced: a client (or
+    // test) may stop the watch as soon as it knows where it listens.
+    #[cfg(unix)]
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    #[cfg(not(unix))]
+    let term = None::<()>;
     eprintln!(
         "mqttspec: watching on mqtt://{local}{}; Ctrl-C or SIGTERM ends the watch and writes the report",
         args.duration
             .map(|d| format!(" for {}", humantime::format_duration(d)))
             .unwrap_or_default()
     );
-    let report = mqttspec::serve::watch(listener, stop_signal(args.duration)).await?;
+    let report = mqttspec::serve::watch(listener, stop_signal(args.duration, term)).await?;
     if let Some(path) = &args.json {
         write_atomically(path, &serde_json::to_vec_pretty(&report)?)?;
     }
@@ -341,8 +347,13 @@ async fn serve_cmd(args: ServeArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Resolves when the watch should end: the duration elapsed, Ctrl-C or SIGTERM.
-async fn stop_signal(duration: Option<Duration>) -> String {
+/// Resolves when the watch should end: the duration elapsed, Ctrl-C or
+/// SIGTERM (`term`, registered by the caller).
+async fn stop_signal(
+    duration: Option<Duration>,
+    #[cfg(unix)] term: Option<tokio::signal::unix::Signal>,
+    #[cfg(not(unix))] term: Option<()>,
+) -> String {
     let elapsed = async {
         match duration {
             Some(d) => tokio::time::sleep(d).await,
@@ -351,16 +362,12 @@ async fn stop_signal(duration: Option<Duration>) -> String {
     };
     let term = async {
         #[cfg(unix)]
-        {
-            use tokio::signal::unix::{signal, SignalKind};
-            match signal(SignalKind::terminate()) {
-                Ok(mut s) => {
-                    s.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
+        if let Some(mut s) = term {
+            s.recv().await;
+            return;
         }
         #[cfg(not(unix))]
+        let _ = term;
         std::future::pending::<()>().await
     };
     tokio::select! {

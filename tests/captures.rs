@@ -318,7 +318,7 @@ fn violation_second_connect() {
     check(
         "violation-second-connect.pcapng",
         6,
-        &[("MQTT-3.1.0-2", 8, "server")],
+        &[("MQTT-3.1.0-2", 6, "client"), ("MQTT-3.1.0-2", 8, "server")],
         Tshark::Agrees,
     );
 }

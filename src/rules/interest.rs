@@ -10,6 +10,13 @@ use crate::event::{Direction, EventKind};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Interest(u64);
 
+impl std::ops::BitOr for Interest {
+    type Output = Interest;
+    fn bitor(self, other: Interest) -> Interest {
+        Interest(self.0 | other.0)
+    }
+}
+
 /// Number of event classes (bits of an [`Interest`] in use).
 pub const CLASSES: usize = 36;
 
@@ -24,6 +31,9 @@ impl Interest {
 
     /// Unframeable bytes (either direction).
     pub const MALFORMED: Interest = Interest(1 << MALFORMED);
+
+    /// The end of the connection.
+    pub const CLOSED: Interest = Interest(1 << CLOSED);
 
     /// Packets of `types` travelling in `dir`.
     pub fn packets(dir: Direction, types: &[PacketType]) -> Interest {
@@ -85,5 +95,9 @@ mod tests {
         let to_server = Interest::all_packets(Direction::ToServer);
         assert!(to_server.wants(packet_class(Direction::ToServer, PacketType::Auth) as usize));
         assert!(!to_server.wants(packet_class(Direction::ToClient, PacketType::Connect) as usize));
+        let both = to_server | Interest::CLOSED;
+        assert!(both.wants(CLOSED as usize));
+        assert!(both.wants(packet_class(Direction::ToServer, PacketType::Pingreq) as usize));
+        assert!(!both.wants(OPENED as usize));
     }
 }

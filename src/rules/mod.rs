@@ -13,10 +13,13 @@ pub mod s3_10_unsubscribe;
 pub mod s3_12_ping;
 pub mod s3_14_disconnect;
 pub mod s3_1_connect;
+pub mod s3_1_connect_payload;
 pub mod s3_2_connack;
 pub mod s3_3_publish;
 pub mod s3_8_subscribe;
+pub mod s4_6_ordering;
 pub mod s4_7_topics;
+pub mod s4_8_errors;
 pub mod s4_qos_flows;
 pub mod s6_websocket;
 #[cfg(test)]

@@ -1,9 +1,11 @@
 //! Section 2.3 packet identifiers: acknowledgements refer to a packet in
-//! flight, and a sender does not reuse an id still in use for a new message.
+//! flight, a sender does not reuse an id still in use for a new message
+//! (PUBLISH, and for the client SUBSCRIBE and UNSUBSCRIBE too, all sharing
+//! one id space), and the client re-sends a PUBLISH under its original id.
 
 use super::common::{id_list, own_publish, packet, pick, sending, ALL};
 use super::{Finding, Interest, Rule, RuleMeta};
-use crate::codec::{Packet, PacketType};
+use crate::codec::{Packet, PacketType, Version};
 use crate::event::{Direction, Event, Side};
 use crate::session::{other, Reuse, Session};
 
@@ -168,10 +170,281 @@ impl Rule for PublishIdNotInUse {
     }
 }
 
+static SUB_IDS_META: RuleMeta = RuleMeta {
+    name: "client-subscribe-ids-not-in-use",
+    statements: &["MQTT-2.3.1-2", "MQTT-2.2.1-3"],
+    actor: Side::Client,
+    versions: ALL,
+    summary: "A new SUBSCRIBE or UNSUBSCRIBE from the client does not use a packet id still in use, nor a new QoS>0 PUBLISH an id awaiting SUBACK or UNSUBACK.",
+};
+
+/// SUBSCRIBE, UNSUBSCRIBE and QoS>0 PUBLISH share the client's id space: a
+/// new one of them takes no id still awaiting its answer. (A SUBSCRIBE or
+/// UNSUBSCRIBE re-sent with the same filters is a re-send; PUBLISH against
+/// PUBLISH is judged by `client-publish-id-not-in-use`.)
+#[derive(Default)]
+pub struct ClientSubscribeIdsNotInUse;
+
+impl Rule for ClientSubscribeIdsNotInUse {
+    fn meta(&self) -> &'static RuleMeta {
+        &SUB_IDS_META
+    }
+    fn interest(&self) -> Interest {
+        Interest::packets(
+            Direction::ToServer,
+            &[
+                PacketType::Publish,
+                PacketType::Subscribe,
+                PacketType::Unsubscribe,
+            ],
+        )
+    }
+    fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
+        let Some((Direction::ToServer, _, d)) = packet(event) else {
+            return;
+        };
+        if session.lossy {
+            return;
+        }
+        let publish_in_use = |id: u16| {
+            session
+                .client_inflight
+                .get(&id)
+                .map(|f| format!("QoS {} PUBLISH (packet {})", f.qos, f.index))
+        };
+        let (id, in_use) = match &d.packet {
+            Packet::Publish(p) if p.qos > 0 => {
+                let Some(id) = p.packet_id else {
+                    return;
+                };
+                let what = if session.pending_subscribes.contains_key(&id) {
+                    "SUBSCRIBE awaiting its SUBACK"
+                } else if session.pending_unsubscribes.contains_key(&id) {
+                    "UNSUBSCRIBE awaiting its UNSUBACK"
+                } else {
+                    return;
+                };
+                (id, what.to_string())
+            }
+            Packet::Subscribe(s) => {
+                let resend = session.pending_subscribes.get(&s.packet_id).map(|p| {
+                    p.filters.len() == s.filters.len()
+                        && p.filters
+                            .iter()
+                            .zip(&s.filters)
+                            .all(|((f, q), n)| *f == n.filter && *q == n.qos())
+                });
+                let what = match resend {
+                    Some(true) => return,
+                    Some(false) => Some("SUBSCRIBE awaiting its SUBACK".to_string()),
+                    None if session.pending_unsubscribes.contains_key(&s.packet_id) => {
+                        Some("UNSUBSCRIBE awaiting its UNSUBACK".to_string())
+                    }
+                    None => publish_in_use(s.packet_id),
+                };
+                let Some(what) = what else {
+                    return;
+                };
+                (s.packet_id, what)
+            }
+            Packet::Unsubscribe(u) => {
+                let resend = session
+                    .pending_unsubscribes
+                    .get(&u.packet_id)
+                    .map(|p| p.filters == u.filters);
+                let what = match resend {
+                    Some(true) => return,
+                    Some(false) => Some("UNSUBSCRIBE awaiting its UNSUBACK".to_string()),
+                    None if session.pending_subscribes.contains_key(&u.packet_id) => {
+                        Some("SUBSCRIBE awaiting its SUBACK".to_string())
+                    }
+                    None => publish_in_use(u.packet_id),
+                };
+                let Some(what) = what else {
+                    return;
+                };
+                (u.packet_id, what)
+            }
+            _ => return,
+        };
+        out.push(Finding::with_statement(
+            &SUB_IDS_META,
+            pick(session.version, "MQTT-2.3.1-2", "MQTT-2.2.1-3"),
+            event,
+            format!(
+                "new {} uses packet id {id}, still in use by a {in_use}",
+                d.packet.packet_type()
+            ),
+        ));
+    }
+}
+
+static RESEND_ID_META: RuleMeta = RuleMeta {
+    name: "client-resend-keeps-packet-id",
+    statements: &["MQTT-2.3.1-3"],
+    actor: Side::Client,
+    versions: &[Version::V31, Version::V311],
+    summary: "The client re-sends a PUBLISH under its original packet id, not a new one.",
+};
+
+/// A re-sent PUBLISH (DUP = 1) carries the id of the message it repeats: a
+/// DUP PUBLISH under a free id, with the QoS, topic and payload of a message
+/// still in flight under another id, re-sends that message under a new id.
+#[derive(Default)]
+pub struct ClientResendKeepsPacketId;
+
+impl Rule for ClientResendKeepsPacketId {
+    fn meta(&self) -> &'static RuleMeta {
+        &RESEND_ID_META
+    }
+    fn interest(&self) -> Interest {
+        Interest::packets(Direction::ToServer, &[PacketType::Publish])
+    }
+    fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
+        let Some((dir, p)) = own_publish(Side::Client, event, session) else {
+            return;
+        };
+        let Some(id) = p.packet_id else {
+            return;
+        };
+        if !p.dup || p.qos == 0 || session.inflight(dir).contains_key(&id) {
+            return;
+        }
+        let topic = session.publish_topic(dir, p).unwrap_or_default();
+        let original = session
+            .inflight(dir)
+            .iter()
+            .find(|(_, f)| f.qos == p.qos && f.topic == topic && f.payload == p.payload);
+        if let Some((first_id, f)) = original {
+            out.push(Finding::new(
+                &RESEND_ID_META,
+                event,
+                format!(
+                    "DUP PUBLISH on \"{topic}\" re-sends packet {} (id {first_id}, still unacknowledged) under a new packet id {id}",
+                    f.index
+                ),
+            ));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use crate::codec::{Connect, Packet, Version};
+    use crate::codec::{Connect, Packet, Publish, Subscribe, Subscription, Unsubscribe, Version};
     use crate::rules::testkit::{ack, assert_one, client, server, Script};
+    use rstest::rstest;
+
+    fn subscribe(id: u16, filter: &str) -> Packet {
+        Packet::Subscribe(Subscribe {
+            packet_id: id,
+            filters: vec![Subscription {
+                filter: filter.into(),
+                options: 1,
+            }],
+            ..Subscribe::default()
+        })
+    }
+
+    fn unsubscribe(id: u16, filter: &str) -> Packet {
+        Packet::Unsubscribe(Unsubscribe {
+            packet_id: id,
+            filters: vec![filter.into()],
+            ..Unsubscribe::default()
+        })
+    }
+
+    fn dup(topic: &str, qos: u8, id: u16) -> Packet {
+        Packet::Publish(Publish {
+            dup: true,
+            qos,
+            topic: topic.into(),
+            packet_id: Some(id),
+            ..Publish::default()
+        })
+    }
+
+    #[rstest]
+    #[case(Version::V311)]
+    #[case(Version::V5)]
+    fn distinct_ids_and_resends_pass(#[case] version: Version) {
+        let mut sc = Script::connected(version);
+        sc.push(client(subscribe(1, "a")));
+        sc.push(client(subscribe(1, "a")));
+        sc.push(client(unsubscribe(2, "a")));
+        sc.push(client(Script::publish("a", 1, Some(3))));
+        sc.push(server(Packet::Suback(crate::codec::Suback {
+            packet_id: 1,
+            codes: vec![1],
+            ..Default::default()
+        })));
+        sc.push(server(Packet::Suback(crate::codec::Suback {
+            packet_id: 1,
+            codes: vec![1],
+            ..Default::default()
+        })));
+        // Answered: id 1 is free again.
+        sc.push(client(Script::publish("a", 1, Some(1))));
+        assert!(sc.run_rule("client-subscribe-ids-not-in-use").is_empty());
+    }
+
+    #[rstest]
+    #[case(Version::V311, "MQTT-2.3.1-2")]
+    #[case(Version::V5, "MQTT-2.2.1-3")]
+    fn ids_in_use_across_types_are_reported(#[case] version: Version, #[case] statement: &str) {
+        let rule = "client-subscribe-ids-not-in-use";
+        // SUBSCRIBE under the id of a QoS 2 PUBLISH not completed.
+        let mut sc = Script::connected(version);
+        sc.push(client(Script::publish("a", 2, Some(1))));
+        sc.push(server(Packet::Pubrec(ack(1))));
+        let i = sc.push(client(subscribe(1, "a")));
+        assert_one(&sc.run_rule(rule), statement, Some(i));
+        // PUBLISH under the id of a pending SUBSCRIBE.
+        let mut sc = Script::connected(version);
+        sc.push(client(subscribe(4, "a")));
+        let i = sc.push(client(Script::publish("a", 1, Some(4))));
+        assert_one(&sc.run_rule(rule), statement, Some(i));
+        // UNSUBSCRIBE under the id of a pending SUBSCRIBE, SUBSCRIBE with other filters.
+        let mut sc = Script::connected(version);
+        sc.push(client(subscribe(4, "a")));
+        let i = sc.push(client(unsubscribe(4, "a")));
+        let j = sc.push(client(subscribe(4, "b")));
+        let f = sc.run_rule(rule);
+        assert_eq!(f.len(), 2, "{f:#?}");
+        assert_eq!((f[0].packet, f[1].packet), (Some(i), Some(j)));
+    }
+
+    #[test]
+    fn resend_under_the_original_id_passes() {
+        let mut sc = Script::connected(Version::V311);
+        sc.push(client(Script::publish("a", 1, Some(1))));
+        sc.push(client(dup("a", 1, 1)));
+        // Two messages with the same content are fine, each re-sent under its id.
+        sc.push(client(Script::publish("a", 1, Some(2))));
+        sc.push(client(dup("a", 1, 2)));
+        // A re-send that crossed the PUBACK: its id is free, no other copy in flight.
+        sc.push(client(Script::publish("c", 1, Some(5))));
+        sc.push(server(Packet::Puback(ack(5))));
+        sc.push(client(dup("c", 1, 5)));
+        assert!(sc.run_rule("client-resend-keeps-packet-id").is_empty());
+    }
+
+    #[test]
+    fn resend_under_a_new_id_is_reported() {
+        let mut sc = Script::connected(Version::V311);
+        sc.push(client(Script::publish("a", 2, Some(1))));
+        sc.push(server(Packet::Pubrec(ack(1))));
+        let i = sc.push(client(dup("a", 2, 9)));
+        assert_one(
+            &sc.run_rule("client-resend-keeps-packet-id"),
+            "MQTT-2.3.1-3",
+            Some(i),
+        );
+        // Not a 5.0 statement.
+        let mut sc = Script::connected(Version::V5);
+        sc.push(client(Script::publish("a", 2, Some(1))));
+        sc.push(client(dup("a", 2, 9)));
+        assert!(sc.run_rule("client-resend-keeps-packet-id").is_empty());
+    }
 
     #[test]
     fn complete_flows_pass() {

@@ -1,8 +1,12 @@
-//! Section 3.14 DISCONNECT: the client sends nothing after its DISCONNECT.
+//! Section 3.14 DISCONNECT: the client sends nothing after its DISCONNECT,
+//! and closes the network connection itself.
+
+use std::time::Duration;
 
 use super::common::{packet, pick, ALL};
 use super::{Finding, Interest, Rule, RuleMeta};
-use crate::event::{Direction, Event, Side};
+use crate::codec::{Packet, PacketType};
+use crate::event::{ClosedBy, Direction, Event, EventKind, Side};
 use crate::session::Session;
 
 static META: RuleMeta = RuleMeta {
@@ -49,6 +53,68 @@ impl Rule for NothingAfterClientDisconnect {
     }
 }
 
+static CLOSE_META: RuleMeta = RuleMeta {
+    name: "client-closes-after-disconnect",
+    statements: &["MQTT-3.14.4-1", "MQTT-3.14.4-2"],
+    actor: Side::Client,
+    versions: ALL,
+    summary: "After sending DISCONNECT the client closes the network connection (judged when the server has to close it a second or more later).",
+};
+
+/// How long a client may keep the connection open after its DISCONNECT
+/// before a server's close shows it never closed (the watch broker closes
+/// after the same grace).
+pub const CLOSE_AFTER_DISCONNECT: Duration = Duration::from_secs(1);
+
+/// The client closes the connection after its DISCONNECT: a close by the
+/// server [`CLOSE_AFTER_DISCONNECT`] or more after it shows the client kept
+/// it open. (A server closing right away, as many do, is not judged.)
+#[derive(Default)]
+pub struct ClientClosesAfterDisconnect {
+    disconnect_at: Option<Duration>,
+}
+
+impl Rule for ClientClosesAfterDisconnect {
+    fn meta(&self) -> &'static RuleMeta {
+        &CLOSE_META
+    }
+    fn interest(&self) -> Interest {
+        Interest::packets(Direction::ToServer, &[PacketType::Disconnect]) | Interest::CLOSED
+    }
+    fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
+        match &event.kind {
+            EventKind::Packet {
+                dir: Direction::ToServer,
+                packet,
+                ..
+            } if matches!(packet.packet, Packet::Disconnect(_)) && self.disconnect_at.is_none() => {
+                self.disconnect_at = Some(event.at);
+            }
+            EventKind::Closed {
+                by: ClosedBy::Server,
+            } => {
+                let Some(at) = self.disconnect_at else {
+                    return;
+                };
+                let open = event.at.saturating_sub(at);
+                if open >= CLOSE_AFTER_DISCONNECT {
+                    out.push(Finding::with_statement(
+                        &CLOSE_META,
+                        pick(session.version, "MQTT-3.14.4-1", "MQTT-3.14.4-2"),
+                        event,
+                        format!(
+                            "client kept the connection open {:.1} s after its DISCONNECT (packet {}) until the server closed it",
+                            open.as_secs_f64(),
+                            session.client_disconnect.unwrap_or_default()
+                        ),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::codec::{Packet, Version};
@@ -61,6 +127,40 @@ mod tests {
         sc.push(client(Packet::Disconnect(Default::default())));
         sc.close(ClosedBy::Client);
         assert!(sc.run().is_empty());
+    }
+
+    #[test]
+    fn server_closing_long_after_disconnect_is_reported() {
+        for (version, statement) in [
+            (Version::V311, "MQTT-3.14.4-1"),
+            (Version::V5, "MQTT-3.14.4-2"),
+        ] {
+            let mut sc = Script::connected(version);
+            sc.at(1.0);
+            sc.push(client(Packet::Disconnect(Default::default())));
+            sc.at(2.5);
+            sc.close(ClosedBy::Server);
+            assert_one(
+                &sc.run_rule("client-closes-after-disconnect"),
+                statement,
+                None,
+            );
+        }
+    }
+
+    #[test]
+    fn server_closing_at_once_after_disconnect_passes() {
+        let mut sc = Script::connected(Version::V311);
+        sc.at(1.0);
+        sc.push(client(Packet::Disconnect(Default::default())));
+        sc.at(1.01);
+        sc.close(ClosedBy::Server);
+        assert!(sc.run().is_empty());
+        // Without a DISCONNECT a server close is not the client's.
+        let mut sc = Script::connected(Version::V311);
+        sc.at(30.0);
+        sc.close(ClosedBy::Server);
+        assert!(sc.run_rule("client-closes-after-disconnect").is_empty());
     }
 
     #[test]

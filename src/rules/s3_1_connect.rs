@@ -1,10 +1,12 @@
-//! Section 3.1 CONNECT: the client's first packet is CONNECT, the server
-//! stops after a second CONNECT, and the client keeps within its Keep Alive.
+//! Section 3.1 CONNECT: the client's first packet is CONNECT and it sends
+//! CONNECT only once, the server stops after a second CONNECT, and the client
+//! keeps within its Keep Alive. (The CONNECT flags and payload are judged in
+//! `s3_1_connect_payload`.)
 
 use super::common::{packet, pick, ALL};
 use super::{Finding, Interest, Rule, RuleMeta};
-use crate::codec::Packet;
-use crate::event::{Direction, Event, Side};
+use crate::codec::{Packet, PacketType};
+use crate::event::{ClosedBy, Direction, Event, EventKind, Side};
 use crate::session::{Phase, Session};
 
 static FIRST_META: RuleMeta = RuleMeta {
@@ -44,6 +46,44 @@ impl Rule for FirstPacketIsConnect {
                 ),
             ));
         }
+    }
+}
+
+static ONCE_META: RuleMeta = RuleMeta {
+    name: "client-connects-once",
+    statements: &["MQTT-3.1.0-2"],
+    actor: Side::Client,
+    versions: ALL,
+    summary: "The client sends CONNECT only once per connection (a second CONNECT is a protocol violation).",
+};
+
+/// A second CONNECT on the same connection is the client's protocol
+/// violation (the server's duty to close for it is judged apart).
+#[derive(Default)]
+pub struct ClientConnectsOnce {
+    reported: bool,
+}
+
+impl Rule for ClientConnectsOnce {
+    fn meta(&self) -> &'static RuleMeta {
+        &ONCE_META
+    }
+    fn interest(&self) -> Interest {
+        Interest::packets(Direction::ToServer, &[PacketType::Connect])
+    }
+    fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
+        let Some((Direction::ToServer, _, d)) = packet(event) else {
+            return;
+        };
+        if self.reported || !matches!(d.packet, Packet::Connect(_)) || session.connect.is_none() {
+            return;
+        }
+        self.reported = true;
+        out.push(Finding::new(
+            &ONCE_META,
+            event,
+            "client sent a second CONNECT on the same connection (a protocol violation)",
+        ));
     }
 }
 
@@ -138,10 +178,12 @@ static KEEP_ALIVE_META: RuleMeta = RuleMeta {
     statements: &["MQTT-3.1.2-23", "MQTT-3.1.2-20"],
     actor: Side::Client,
     versions: ALL,
-    summary: "The client never stays silent longer than its Keep Alive (judged at 1.5x).",
+    summary: "The client never stays silent longer than its Keep Alive (judged at 1.5x, at its next packet or when the server closes).",
 };
 
-/// Gaps between client packets stay within the Keep Alive.
+/// Gaps between client packets stay within the Keep Alive. A silence is
+/// judged when the client's next packet arrives, or when the server closes
+/// the connection (a server drops a silent client after 1.5 x Keep Alive).
 #[derive(Default)]
 pub struct ClientKeepsAlive;
 
@@ -150,11 +192,18 @@ impl Rule for ClientKeepsAlive {
         &KEEP_ALIVE_META
     }
     fn interest(&self) -> Interest {
-        Interest::all_packets(Direction::ToServer)
+        Interest::all_packets(Direction::ToServer) | Interest::CLOSED
     }
     fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
-        let Some((Direction::ToServer, _, _)) = packet(event) else {
-            return;
+        let what = match &event.kind {
+            EventKind::Packet {
+                dir: Direction::ToServer,
+                ..
+            } => "client was silent",
+            EventKind::Closed {
+                by: ClosedBy::Server,
+            } => "the server closed the connection after the client was silent",
+            _ => return,
         };
         if session.lossy || !matches!(session.phase, Phase::AwaitConnack | Phase::Connected) {
             return;
@@ -172,7 +221,7 @@ impl Rule for ClientKeepsAlive {
                 pick(session.version, "MQTT-3.1.2-23", "MQTT-3.1.2-20"),
                 event,
                 format!(
-                    "client was silent for {:.1} s with Keep Alive {ka} s (limit judged at {:.1} s)",
+                    "{what} for {:.1} s with Keep Alive {ka} s (limit judged at {:.1} s)",
                     gap.as_secs_f64(),
                     1.5 * f64::from(ka)
                 ),
@@ -185,6 +234,7 @@ impl Rule for ClientKeepsAlive {
 mod tests {
     use super::*;
     use crate::codec::{Connect, Version};
+    use crate::event::ClosedBy;
     use crate::rules::testkit::{assert_one, client, server, Script};
 
     #[test]
@@ -217,7 +267,7 @@ mod tests {
         let mut sc = Script::connected(Version::V311);
         sc.push(client(Packet::Connect(Connect::default())));
         sc.push(client(Packet::Pingreq));
-        sc.close(crate::event::ClosedBy::Server);
+        sc.close(ClosedBy::Server);
         assert!(sc.run_rule("server-stops-after-second-connect").is_empty());
     }
 
@@ -274,6 +324,60 @@ mod tests {
         sc.at(16.0);
         let i = sc.push(client(Packet::Pingreq));
         assert_one(&sc.run_rule("client-keeps-alive"), "MQTT-3.1.2-23", Some(i));
+    }
+
+    #[test]
+    fn server_closing_a_silent_client_reveals_the_silence() {
+        for (version, statement) in [
+            (Version::V311, "MQTT-3.1.2-23"),
+            (Version::V5, "MQTT-3.1.2-20"),
+        ] {
+            let mut sc = Script::connected_with(Connect {
+                protocol_level: version.level(),
+                keep_alive: 10,
+                ..Connect::default()
+            });
+            sc.at(15.2);
+            sc.close(ClosedBy::Server);
+            assert_one(&sc.run_rule("client-keeps-alive"), statement, None);
+        }
+    }
+
+    #[test]
+    fn closes_within_keep_alive_or_by_the_client_pass() {
+        let mut sc = with_keep_alive(10);
+        sc.at(9.0);
+        sc.close(ClosedBy::Server);
+        assert!(sc.run_rule("client-keeps-alive").is_empty());
+        let mut sc = with_keep_alive(10);
+        sc.at(100.0);
+        sc.close(ClosedBy::Client);
+        assert!(sc.run_rule("client-keeps-alive").is_empty());
+        let mut sc = with_keep_alive(10);
+        sc.push(client(Packet::Disconnect(Default::default())));
+        sc.at(100.0);
+        sc.close(ClosedBy::Server);
+        assert!(sc.run_rule("client-keeps-alive").is_empty());
+    }
+
+    #[test]
+    fn second_connect_is_the_clients_violation() {
+        for version in [Version::V311, Version::V5] {
+            let mut sc = Script::connected(version);
+            let i = sc.push(client(Packet::Connect(Connect {
+                protocol_level: version.level(),
+                ..Connect::default()
+            })));
+            sc.push(client(Packet::Connect(Connect::default())));
+            assert_one(
+                &sc.run_rule("client-connects-once"),
+                "MQTT-3.1.0-2",
+                Some(i),
+            );
+        }
+        assert!(Script::connected(Version::V311)
+            .run_rule("client-connects-once")
+            .is_empty());
     }
 
     #[test]

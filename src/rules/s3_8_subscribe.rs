@@ -200,7 +200,10 @@ mod tests {
         })));
         sc.push(server(suback(5, &[0])));
         sc.push(server(suback(5, &[0, 0])));
-        assert!(sc.run().is_empty(), "{:#?}", sc.run());
+        // Only the client is at fault: a new SUBSCRIBE under an id in use.
+        let f = sc.run();
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].check, "client-subscribe-ids-not-in-use");
     }
 
     #[test]

@@ -1,40 +1,63 @@
-//! Section 4.3 QoS flows: the server answers a client PUBLISH with the
-//! acknowledgement its QoS calls for (PUBACK for 1, PUBREC for 2). Missing
-//! acknowledgements are not judged here.
+//! Section 4.3 QoS flows: a receiver answers a PUBLISH with the
+//! acknowledgement its QoS calls for (PUBACK for 1, PUBREC for 2), judged for
+//! both sides; the client as QoS 2 sender sends PUBREL only after PUBREC and
+//! never re-sends a PUBLISH it has released. Missing acknowledgements are not
+//! judged here.
 
-use super::common::{packet, pick, ALL};
+use std::collections::hash_map::DefaultHasher;
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+
+use super::common::{packet, pick, sending, unreliable_for, ALL};
 use super::{Finding, Interest, Rule, RuleMeta};
 use crate::codec::{Packet, PacketType};
 use crate::event::{Direction, Event, Side};
-use crate::session::Session;
+use crate::session::{other, Session, Stage};
 
-static META: RuleMeta = RuleMeta {
+static SERVER_META: RuleMeta = RuleMeta {
     name: "server-ack-type-matches-qos",
     statements: &["MQTT-4.3.3-2", "MQTT-3.3.4-1", "MQTT-4.3.3-8"],
     actor: Side::Server,
     versions: ALL,
     summary: "The server acknowledges a QoS 1 PUBLISH with PUBACK and a QoS 2 PUBLISH with PUBREC, not the other.",
 };
+static CLIENT_META: RuleMeta = RuleMeta {
+    name: "client-ack-type-matches-qos",
+    statements: &["MQTT-4.3.3-2", "MQTT-3.3.4-1", "MQTT-4.3.3-8"],
+    actor: Side::Client,
+    versions: ALL,
+    summary: "The client acknowledges a QoS 1 PUBLISH with PUBACK and a QoS 2 PUBLISH with PUBREC, not the other.",
+};
 
-/// PUBACK answers QoS 1 and PUBREC answers QoS 2.
-#[derive(Default)]
-pub struct ServerAckTypeMatchesQos;
+/// PUBACK answers QoS 1 and PUBREC answers QoS 2 (one instance per judged side).
+pub struct AckTypeMatchesQos {
+    meta: &'static RuleMeta,
+}
 
-impl Rule for ServerAckTypeMatchesQos {
+impl AckTypeMatchesQos {
+    pub fn client() -> Self {
+        Self { meta: &CLIENT_META }
+    }
+    pub fn server() -> Self {
+        Self { meta: &SERVER_META }
+    }
+}
+
+impl Rule for AckTypeMatchesQos {
     fn meta(&self) -> &'static RuleMeta {
-        &META
+        self.meta
     }
     fn interest(&self) -> Interest {
         Interest::packets(
-            Direction::ToClient,
+            sending(self.meta.actor),
             &[PacketType::Puback, PacketType::Pubrec],
         )
     }
     fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
-        let Some((Direction::ToClient, _, d)) = packet(event) else {
+        let Some((dir, _, d)) = packet(event) else {
             return;
         };
-        if session.unreliable() {
+        if dir.sender() != self.meta.actor || unreliable_for(self.meta.actor, session) {
             return;
         }
         let (id, expected_qos) = match &d.packet {
@@ -42,7 +65,7 @@ impl Rule for ServerAckTypeMatchesQos {
             Packet::Pubrec(a) => (a.packet_id, 2),
             _ => return,
         };
-        let Some(f) = session.client_inflight.get(&id) else {
+        let Some(f) = session.inflight(other(dir)).get(&id) else {
             return;
         };
         if f.qos == expected_qos {
@@ -54,12 +77,16 @@ impl Rule for ServerAckTypeMatchesQos {
             "MQTT-3.3.4-1"
         };
         let wanted = if f.qos == 2 { "PUBREC" } else { "PUBACK" };
+        let peer = match self.meta.actor {
+            Side::Client => "server",
+            Side::Server => "client",
+        };
         out.push(Finding::with_statement(
-            &META,
+            self.meta,
             statement,
             event,
             format!(
-                "{} for packet id {id}, but the client's PUBLISH (packet {}) was QoS {}, which calls for {wanted}",
+                "{} for packet id {id}, but the {peer}'s PUBLISH (packet {}) was QoS {}, which calls for {wanted}",
                 d.packet.packet_type(),
                 f.index,
                 f.qos
@@ -68,10 +95,112 @@ impl Rule for ServerAckTypeMatchesQos {
     }
 }
 
+static SENDER_META: RuleMeta = RuleMeta {
+    name: "client-qos2-sender-flow",
+    statements: &["MQTT-4.3.3-1", "MQTT-4.3.3-3", "MQTT-4.3.3-6"],
+    actor: Side::Client,
+    versions: ALL,
+    summary: "As QoS 2 sender the client sends PUBREL only after the PUBREC, and never re-sends a PUBLISH once it has sent its PUBREL.",
+};
+
+/// The client's QoS 2 sender flow: PUBREL follows PUBREC, and a released
+/// message is not re-sent (a DUP PUBLISH with the id and content of one the
+/// client released on this connection, whether or not PUBCOMP came back).
+#[derive(Default)]
+pub struct ClientQos2SenderFlow {
+    /// Released messages: packet id → hash of topic and payload.
+    released: BTreeMap<u16, u64>,
+}
+
+fn content_hash(topic: &[u8], payload: &[u8]) -> u64 {
+    let mut h = DefaultHasher::new();
+    topic.hash(&mut h);
+    payload.hash(&mut h);
+    h.finish()
+}
+
+impl Rule for ClientQos2SenderFlow {
+    fn meta(&self) -> &'static RuleMeta {
+        &SENDER_META
+    }
+    fn interest(&self) -> Interest {
+        Interest::packets(
+            Direction::ToServer,
+            &[PacketType::Publish, PacketType::Pubrel],
+        )
+    }
+    fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
+        let Some((Direction::ToServer, _, d)) = packet(event) else {
+            return;
+        };
+        if session.lossy {
+            self.released.clear();
+            return;
+        }
+        match &d.packet {
+            Packet::Pubrel(a) => {
+                let Some(f) = session.client_inflight.get(&a.packet_id) else {
+                    return;
+                };
+                if f.qos != 2 {
+                    return;
+                }
+                self.released
+                    .insert(a.packet_id, content_hash(f.topic.as_bytes(), &f.payload));
+                if f.stage == Stage::AwaitPubrec {
+                    out.push(Finding::with_statement(
+                        &SENDER_META,
+                        pick(session.version, "MQTT-4.3.3-1", "MQTT-4.3.3-3"),
+                        event,
+                        format!(
+                            "PUBREL for packet id {} before the server's PUBREC for the QoS 2 PUBLISH (packet {})",
+                            a.packet_id, f.index
+                        ),
+                    ));
+                }
+            }
+            Packet::Publish(p) => {
+                let Some(id) = p.packet_id else {
+                    return;
+                };
+                if !p.dup {
+                    // A new message under this id.
+                    self.released.remove(&id);
+                    return;
+                }
+                let topic = session
+                    .publish_topic(Direction::ToServer, p)
+                    .unwrap_or_default();
+                if p.qos == 2
+                    && self.released.get(&id) == Some(&content_hash(topic.as_bytes(), &p.payload))
+                {
+                    out.push(Finding::with_statement(
+                        &SENDER_META,
+                        pick(session.version, "MQTT-4.3.3-1", "MQTT-4.3.3-6"),
+                        event,
+                        format!(
+                            "QoS 2 PUBLISH packet id {id} on \"{topic}\" re-sent after the client's PUBREL for it"
+                        ),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::codec::{Packet, Version};
     use crate::rules::testkit::{ack, assert_one, client, server, Script};
+    use rstest::rstest;
+
+    fn dup(p: Packet) -> Packet {
+        match p {
+            Packet::Publish(p) => Packet::Publish(crate::codec::Publish { dup: true, ..p }),
+            p => p,
+        }
+    }
 
     #[test]
     fn right_acks_pass() {
@@ -93,6 +222,81 @@ mod tests {
             "MQTT-4.3.3-2",
             Some(i),
         );
+    }
+
+    #[test]
+    fn client_acks_are_judged_too() {
+        let mut sc = Script::connected(Version::V311);
+        sc.push(server(Script::publish("a", 1, Some(1))));
+        sc.push(server(Script::publish("a", 2, Some(2))));
+        sc.push(client(Packet::Puback(ack(1))));
+        sc.push(client(Packet::Pubrec(ack(2))));
+        assert!(sc.run().is_empty(), "{:#?}", sc.run());
+        for (version, statement) in [
+            (Version::V311, "MQTT-4.3.3-2"),
+            (Version::V5, "MQTT-4.3.3-8"),
+        ] {
+            let mut sc = Script::connected(version);
+            sc.push(server(Script::publish("a", 2, Some(2))));
+            let i = sc.push(client(Packet::Puback(ack(2))));
+            assert_one(
+                &sc.run_rule("client-ack-type-matches-qos"),
+                statement,
+                Some(i),
+            );
+            assert!(sc.run_rule("server-ack-type-matches-qos").is_empty());
+        }
+        let mut sc = Script::connected(Version::V311);
+        sc.push(server(Script::publish("a", 1, Some(3))));
+        let i = sc.push(client(Packet::Pubrec(ack(3))));
+        assert_one(
+            &sc.run_rule("client-ack-type-matches-qos"),
+            "MQTT-3.3.4-1",
+            Some(i),
+        );
+    }
+
+    #[test]
+    fn qos2_sender_flow_in_order_passes() {
+        let mut sc = Script::connected(Version::V311);
+        sc.push(client(Script::publish("a", 2, Some(1))));
+        sc.push(server(Packet::Pubrec(ack(1))));
+        sc.push(client(Packet::Pubrel(ack(1))));
+        sc.push(server(Packet::Pubcomp(ack(1))));
+        // The id is free again: a new message (DUP 0), and its re-send.
+        sc.push(client(Script::publish("a", 2, Some(1))));
+        sc.push(client(dup(Script::publish("a", 2, Some(1)))));
+        assert!(sc.run().is_empty(), "{:#?}", sc.run());
+    }
+
+    #[rstest]
+    #[case(Version::V311, "MQTT-4.3.3-1")]
+    #[case(Version::V5, "MQTT-4.3.3-3")]
+    fn pubrel_before_pubrec_is_reported(#[case] version: Version, #[case] statement: &str) {
+        let mut sc = Script::connected(version);
+        sc.push(client(Script::publish("a", 2, Some(1))));
+        let i = sc.push(client(Packet::Pubrel(ack(1))));
+        assert_one(&sc.run_rule("client-qos2-sender-flow"), statement, Some(i));
+    }
+
+    #[rstest]
+    #[case(Version::V311, "MQTT-4.3.3-1", true)]
+    #[case(Version::V5, "MQTT-4.3.3-6", true)]
+    #[case(Version::V311, "MQTT-4.3.3-1", false)]
+    fn publish_resent_after_pubrel_is_reported(
+        #[case] version: Version,
+        #[case] statement: &str,
+        #[case] pubcomp_first: bool,
+    ) {
+        let mut sc = Script::connected(version);
+        sc.push(client(Script::publish("a", 2, Some(1))));
+        sc.push(server(Packet::Pubrec(ack(1))));
+        sc.push(client(Packet::Pubrel(ack(1))));
+        if pubcomp_first {
+            sc.push(server(Packet::Pubcomp(ack(1))));
+        }
+        let i = sc.push(client(dup(Script::publish("a", 2, Some(1)))));
+        assert_one(&sc.run_rule("client-qos2-sender-flow"), statement, Some(i));
     }
 
     #[test]

@@ -157,10 +157,17 @@ fn malformed_client_packets_blame_only_the_client() {
 }
 
 #[test]
-fn client_silence_ended_by_the_server_is_not_judged() {
+fn client_silence_ended_by_the_server_is_judged_past_the_keep_alive() {
+    // Keep Alive 60: a server close at 80 s of silence is within 1.5 x.
+    let mut sc = Script::connected(Version::V311);
+    sc.at(80.0).close(ClosedBy::Server);
+    assert!(sc.run().is_empty());
+    // At 100 s the server closed a client that stayed silent too long.
     let mut sc = Script::connected(Version::V311);
     sc.at(100.0).close(ClosedBy::Server);
-    assert!(sc.run().is_empty());
+    let f = sc.run();
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!((f[0].rule, f[0].actor), ("MQTT-3.1.2-23", Side::Client));
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! Well-formedness: maps the decoder's wire-level [`Violation`]s of each
 //! packet to the normative statements they break, judging the packet's
-//! sender (one rule per side, sharing the mapping).
+//! sender (one rule per side, sharing the mapping). CONNECT flag and payload
+//! consistency (will flags, fields missing or unflagged) is judged in
+//! `s3_1_connect_payload`.
 
 use super::common::{packet, pick, version_of, ALL};
 use super::{Finding, Rule, RuleMeta};
@@ -27,7 +29,6 @@ const STATEMENTS: &[&str] = &[
     "MQTT-3.10.3-2",
     "MQTT-3.2.2-1",
     "MQTT-3.1.2-3",
-    "MQTT-3.1.2-11",
     "MQTT-3.1.2-22",
     "MQTT-3-8.3-4",
     "MQTT-3.8.3-5",
@@ -107,7 +108,7 @@ fn judge(meta: &'static RuleMeta, event: &Event, session: &Session, out: &mut Ve
 
 /// The statement a violation breaks and a description, or None when the
 /// tables have no statement for it.
-fn statement_for(
+pub(crate) fn statement_for(
     version: Version,
     ptype: PacketType,
     side: Side,
@@ -165,10 +166,6 @@ fn statement_for(
         K::ConnectReservedFlag => (
             "MQTT-3.1.2-3",
             "connect flags have the reserved bit 0 set".to_string(),
-        ),
-        K::InvalidWillFlags if !v5 => (
-            "MQTT-3.1.2-11",
-            "will QoS/retain set without the will flag, or will QoS 3".to_string(),
         ),
         K::PasswordWithoutUsername if !v5 => (
             "MQTT-3.1.2-22",

@@ -188,12 +188,19 @@ impl Broker {
                 }
             }
             Packet::Pubrec(a) => {
-                if let Some(s) = self.sessions.get_mut(&client_id) {
-                    if s.outbound.contains_key(&a.packet_id) {
+                let Some(s) = self.sessions.get_mut(&client_id) else {
+                    return out;
+                };
+                match s.outbound.get(&a.packet_id) {
+                    // A PUBREC for a QoS 1 message: a protocol violation.
+                    Some(Outbound::Publish(p)) if p.qos != 2 => out.push(Out::Close(conn)),
+                    Some(_) => {
                         s.outbound.insert(a.packet_id, Outbound::Pubrel);
+                        out.push(Out::Send(conn, Box::new(Packet::Pubrel(ack(a.packet_id)))));
                     }
+                    // Nothing of ours to release under an unknown id.
+                    None => {}
                 }
-                out.push(Out::Send(conn, Box::new(Packet::Pubrel(ack(a.packet_id)))));
             }
             Packet::Pubrel(a) => {
                 if let Some(s) = self.sessions.get_mut(&client_id) {
@@ -454,6 +461,30 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    #[test]
+    fn pubrec_is_released_only_for_a_qos2_message() {
+        let mut b = Broker::new();
+        b.connect(1, &connect("sub", true));
+        b.connect(2, &connect("pub", true));
+        b.packet(1, &subscribe("a", 2));
+        let out = b.packet(2, &Packet::Publish(message("a", b"x", 2, false)));
+        let id = sent(&out, 1)[0].packet_id().unwrap();
+        let rec = |id| {
+            Packet::Pubrec(crate::codec::Ack {
+                packet_id: id,
+                ..Default::default()
+            })
+        };
+        assert!(
+            matches!(sent(&b.packet(1, &rec(id)), 1)[..], [Packet::Pubrel(a)] if a.packet_id == id)
+        );
+        // An unknown id gets no PUBREL; a PUBREC for a QoS 1 message closes.
+        assert!(b.packet(1, &rec(999)).is_empty());
+        let out = b.packet(2, &Packet::Publish(message("a", b"y", 1, false)));
+        let id = sent(&out, 1)[0].packet_id().unwrap();
+        assert_eq!(b.packet(1, &rec(id)), vec![Out::Close(1)]);
     }
 
     #[test]
