@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use mqttspec::codec::{
-    encode, Ack, Connect, Packet, Publish, Subscribe, Subscription, Text, Version,
+    encode, encode_with, Ack, Connect, Overrides, Packet, Publish, Subscribe, Subscription, Text,
+    Version,
 };
 use rstest::rstest;
 use serde_json::Value;
@@ -159,7 +160,7 @@ fn mosquitto_clients_pass_every_device_case() {
     let serve = Serve::start(&["--exec", DRIVER]);
     let (code, out, report) = serve.finish();
     let cases = report["cases"].as_array().unwrap();
-    assert!(cases.len() >= 10, "{out}");
+    assert!(cases.len() >= 15, "{out}");
     // Every case passes but the real deviations of these clients, listed
     // with their evidence in tests/known-deviations/.
     let version = common::mosquitto_version();
@@ -184,6 +185,10 @@ enum Fault {
     IgnoresUnrequested,
     /// Subscribes, then reads on whatever comes and never closes.
     KeepsConnection,
+    AcksOnlyOnce,
+    PubrecOnlyOnce,
+    SubscribeWithBadFlags,
+    WildcardTopic,
 }
 
 fn misbehave(fault: Fault, mut d: Device) {
@@ -231,6 +236,47 @@ fn misbehave(fault: Fault, mut d: Device) {
             d.connect(60);
             d.subscribe(0);
         }
+        Fault::AcksOnlyOnce => {
+            d.connect(60);
+            d.subscribe(1);
+            assert_eq!(d.recv()[0] & 0xf0, 0x30, "PUBLISH");
+            d.send(&Packet::Puback(ack(5)));
+            assert_eq!(d.recv()[0] & 0xf0, 0x30, "PUBLISH again");
+            // ... taken for a duplicate: no PUBACK.
+        }
+        Fault::PubrecOnlyOnce => {
+            d.connect(60);
+            d.subscribe(2);
+            assert_eq!(d.recv()[0] & 0xf0, 0x30, "PUBLISH");
+            d.send(&Packet::Pubrec(ack(9)));
+            assert_eq!(d.recv()[0] & 0xf0, 0x30, "PUBLISH re-sent");
+            // ... no second PUBREC.
+        }
+        Fault::SubscribeWithBadFlags => {
+            d.connect(60);
+            let sub = Packet::Subscribe(Subscribe {
+                packet_id: 1,
+                filters: vec![Subscription {
+                    filter: Text::from("#"),
+                    options: 1,
+                }],
+                ..Subscribe::default()
+            });
+            let flags = Overrides {
+                flags: Some(0),
+                ..Overrides::default()
+            };
+            d.0.write_all(&encode_with(&sub, Version::V311, &flags))
+                .unwrap();
+        }
+        Fault::WildcardTopic => {
+            d.connect(60);
+            d.send(&Packet::Publish(Publish {
+                topic: Text::from("a/+"),
+                payload: Bytes::from_static(b"x"),
+                ..Publish::default()
+            }));
+        }
     }
     d.until_closed();
 }
@@ -261,6 +307,27 @@ fn misbehave(fault: Fault, mut d: Device) {
     Fault::KeepsConnection,
     "device-malformed-length-closes",
     "MQTT-4.8.0-1"
+)]
+#[case::acks_only_once(
+    Fault::AcksOnlyOnce,
+    "device-receives-qos1-same-id-again",
+    "MQTT-4.3.2-2"
+)]
+#[case::pubrec_only_once(
+    Fault::PubrecOnlyOnce,
+    "device-receives-qos2-resent-publish",
+    "MQTT-4.3.3-2"
+)]
+#[case::retained_not_acked(Fault::NoPuback, "device-receives-retained-qos1", "MQTT-3.3.4-1")]
+#[case::bad_subscribe_flags(
+    Fault::SubscribeWithBadFlags,
+    "device-subscribe-well-formed",
+    "MQTT-3.8.1-1"
+)]
+#[case::wildcard_topic(
+    Fault::WildcardTopic,
+    "device-publish-topic-without-wildcards",
+    "MQTT-3.3.2-2"
 )]
 fn faulty_device_fails_the_case_naming_the_statement(
     #[case] fault: Fault,
