@@ -1,7 +1,8 @@
 //! Device cases (`mqttspec serve CASES…`, the suite playing the broker):
-//! mosquitto_pub / mosquitto_sub driven through `--exec` pass every case
-//! that applies to them; a faulty device of our own (this test, on a raw
-//! socket) fails each case naming the statement it breaks.
+//! mosquitto_pub / mosquitto_sub and the Paho Python client driven through
+//! `--exec` pass every case but their real deviations; a faulty device of
+//! our own (this test, on a raw socket) fails each case naming the
+//! statement it breaks.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -155,21 +156,46 @@ fn ack(id: u16) -> Ack {
     }
 }
 
-#[test]
-fn mosquitto_clients_pass_every_device_case() {
-    let serve = Serve::start(&["--exec", DRIVER]);
+/// Run every device case with `driver` as `--exec`; every case passes but
+/// the real deviations listed in tests/known-deviations/`deviations`.
+fn real_client_passes(driver: &str, deviations: &str, client: &str) {
+    let serve = Serve::start(&["--exec", driver]);
     let (code, out, report) = serve.finish();
     let cases = report["cases"].as_array().unwrap();
     assert!(cases.len() >= 15, "{out}");
-    // Every case passes but the real deviations of these clients, listed
-    // with their evidence in tests/known-deviations/.
-    let version = common::mosquitto_version();
-    let known = common::deviations::load(&format!("mosquitto-clients-{version}.toml"));
-    let problems =
-        common::deviations::check(&report, &known, &format!("mosquitto clients {version}"));
+    let known = common::deviations::load(deviations);
+    let problems = common::deviations::check(&report, &known, client);
     assert!(problems.is_empty(), "{}\n\n{out}", problems.join("\n"));
     let failed = report["summary"]["fail"].as_u64().unwrap();
     assert_eq!(code, if failed == 0 { 0 } else { 1 }, "{out}");
+}
+
+#[test]
+fn mosquitto_clients_pass_every_device_case() {
+    let version = common::mosquitto_version();
+    real_client_passes(
+        DRIVER,
+        &format!("mosquitto-clients-{version}.toml"),
+        &format!("mosquitto clients {version}"),
+    );
+}
+
+#[test]
+fn paho_python_client_passes_every_device_case() {
+    let version = Command::new("/usr/bin/python3")
+        .args(["-c", "import paho.mqtt; print(paho.mqtt.__version__)"])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        version.status.success(),
+        "paho-mqtt for /usr/bin/python3 (apt-get install -y python3-paho-mqtt)"
+    );
+    let version = String::from_utf8_lossy(&version.stdout).trim().to_string();
+    real_client_passes(
+        "/usr/bin/python3 tests/device/paho-client.py {host} {port} {client_id} {topic} {trigger}",
+        &format!("paho-mqtt-{version}.toml"),
+        &format!("paho-mqtt {version}"),
+    );
 }
 
 /// What the faulty device does in one case.
