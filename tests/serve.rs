@@ -9,84 +9,20 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use bytes::Bytes;
 use mqttspec::codec::{encode, encode_with, Connect, Overrides, Packet, Publish, Text, Version};
 use serde_json::Value;
 
-/// A watch running as a child process on a port of its own choosing.
-struct Watch {
-    child: Child,
-    port: u16,
-    json: PathBuf,
-    _dir: tempfile::TempDir,
-}
+use common::serve::Served as Watch;
 
-impl Watch {
-    fn start() -> Watch {
-        let dir = tempfile::tempdir().unwrap();
-        let json = dir.path().join("watch.json");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mqttspec"))
-            .args([
-                "serve",
-                "--watch",
-                "--listen",
-                "mqtt://127.0.0.1:0",
-                "--json",
-            ])
-            .arg(&json)
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // The first stderr line names the port once the socket listens.
-        let mut line = String::new();
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        stderr.read_line(&mut line).unwrap();
-        // Keep reading what follows, so the child never writes to a closed pipe.
-        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-        let port = line
-            .split("mqtt://127.0.0.1:")
-            .nth(1)
-            .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no port in {line:?}"));
-        Watch {
-            child,
-            port,
-            json,
-            _dir: dir,
-        }
-    }
-
-    /// SIGTERM, then the exit code, stdout and the JSON report.
-    fn stop(mut self) -> (i32, String, Value) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let mut out = String::new();
-        self.child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut out)
-            .unwrap();
-        let code = self.child.wait().unwrap().code().unwrap_or(-1);
-        let json = serde_json::from_slice(&std::fs::read(&self.json).unwrap()).unwrap();
-        (code, out, json)
-    }
-
-    fn connect(&self) -> TcpStream {
-        let s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        s
-    }
+/// A client connection to the watch, with a read timeout.
+fn connect_to(w: &Watch) -> TcpStream {
+    let s = TcpStream::connect(("127.0.0.1", w.port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s
 }
 
 fn connect_packet(id: &str, keep_alive: u16) -> Vec<u8> {
@@ -149,7 +85,7 @@ fn findings(report: &Value) -> Vec<(String, String)> {
 
 #[test]
 fn mosquitto_clients_pass_through_the_watch_without_findings() {
-    let w = Watch::start();
+    let w = Watch::watch();
     let port = w.port.to_string();
     let mut sub = Command::new("mosquitto_sub")
         .args(["-h", "127.0.0.1", "-p", &port, "-t", "w/#", "-q", "2"])
@@ -208,14 +144,14 @@ fn mosquitto_clients_pass_through_the_watch_without_findings() {
 
 #[test]
 fn faulty_client_is_judged_by_the_client_rules() {
-    let w = Watch::start();
+    let w = Watch::watch();
     // A PUBLISH before CONNECT: the broker closes, MQTT-3.1.0-1.
-    let mut a = w.connect();
+    let mut a = connect_to(&w);
     a.write_all(&encode(&publish("t", 0, false), Version::V311))
         .unwrap();
     assert!(read_to_close(&mut a).is_empty());
     // DUP on QoS 0 (MQTT-3.3.1-2) and a wildcard in a topic name (MQTT-3.3.2-2).
-    let mut b = w.connect();
+    let mut b = connect_to(&w);
     b.write_all(&connect_packet("faulty", 60)).unwrap();
     assert_eq!(read_n(&mut b, 4), [0x20, 0x02, 0x00, 0x00]);
     b.write_all(&encode(&publish("t", 0, true), Version::V311))
@@ -259,13 +195,13 @@ fn faulty_client_is_judged_by_the_client_rules() {
 fn keep_alive_expiry_closes_and_open_connections_stay_in_the_report() {
     // The broker's keep-alive close shows the client's silence (MQTT-3.1.2-23);
     // a connection still open when the watch ends is not judged for it.
-    let w = Watch::start();
-    let mut quiet = w.connect();
+    let w = Watch::watch();
+    let mut quiet = connect_to(&w);
     quiet.write_all(&connect_packet("quiet", 1)).unwrap();
     assert_eq!(read_n(&mut quiet, 4), [0x20, 0x02, 0x00, 0x00]);
     // Keep alive 1 s: the broker closes after 1.5 s of silence.
     read_to_close(&mut quiet);
-    let mut open = w.connect();
+    let mut open = connect_to(&w);
     open.write_all(&connect_packet("open", 0)).unwrap();
     assert_eq!(read_n(&mut open, 4), [0x20, 0x02, 0x00, 0x00]);
     let (code, text, report) = w.stop();

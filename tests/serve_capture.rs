@@ -18,7 +18,7 @@ use mqttspec::codec::Version;
 
 #[test]
 fn analyze_of_a_watched_device_finds_what_the_watch_found() {
-    let w = Watch::start();
+    let w = Watch::watch();
     let port = w.port.to_string();
     let dir = tempfile::tempdir().unwrap();
     let pcap = dir.path().join("device.pcapng");

@@ -8,9 +8,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -19,73 +19,17 @@ use mqttspec::codec::{
     Version,
 };
 use rstest::rstest;
-use serde_json::Value;
 
 const DRIVER: &str =
     "sh tests/device/mosquitto-clients.sh {host} {port} {client_id} {topic} {trigger}";
 
-/// `mqttspec serve` running device cases on a port of its own choosing.
-struct Serve {
-    child: Child,
-    port: u16,
-    json: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-}
+use common::serve::Served as Serve;
 
-impl Serve {
-    fn start(args: &[&str]) -> Serve {
-        let dir = tempfile::tempdir().unwrap();
-        let json = dir.path().join("report.json");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mqttspec"))
-            .args(["serve", "--listen", "mqtt://127.0.0.1:0", "--json"])
-            .arg(&json)
-            .args(args)
-            .current_dir(common::root())
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        stderr.read_line(&mut line).unwrap();
-        // Keep reading what follows, so the child never writes to a closed pipe.
-        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-        let port = line
-            .split("mqtt://127.0.0.1:")
-            .nth(1)
-            .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no port in {line:?}"));
-        Serve {
-            child,
-            port,
-            json,
-            _dir: dir,
-        }
-    }
-
-    /// Wait for the run to end (it ends after its last case); exit code,
-    /// terminal output and JSON report.
-    fn finish(mut self) -> (i32, String, Value) {
-        let mut out = String::new();
-        self.child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut out)
-            .unwrap();
-        let code = self.child.wait().unwrap().code().unwrap_or(-1);
-        let report = serde_json::from_slice(&std::fs::read(&self.json).unwrap())
-            .unwrap_or_else(|e| panic!("{e}\n{out}"));
-        (code, out, report)
-    }
-
-    fn device(&self) -> Device {
-        let s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        Device(s)
-    }
+/// The faulty device's connection to the suite.
+fn device(serve: &Serve) -> Device {
+    let s = TcpStream::connect(("127.0.0.1", serve.port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    Device(s)
 }
 
 /// A device of our own on a raw socket.
@@ -361,7 +305,7 @@ fn faulty_device_fails_the_case_naming_the_statement(
     #[case] statement: &str,
 ) {
     let serve = Serve::start(&["--case", case_id]);
-    misbehave(fault, serve.device());
+    misbehave(fault, device(&serve));
     let (code, out, report) = serve.finish();
     let c = &report["cases"][0];
     assert_eq!(c["id"], case_id);

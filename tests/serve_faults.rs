@@ -6,6 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
 mod faulty_client;
 
 use faulty_client::{converse, findings, Fault, Watch};
@@ -19,7 +20,7 @@ const V5: Version = Version::V5;
 #[case(V3)]
 #[case(V5)]
 fn the_conformant_conversation_has_no_finding(#[case] version: Version) {
-    let w = Watch::start();
+    let w = Watch::watch();
     converse(&w, Fault::None, version);
     let (code, text, report) = w.stop();
     assert_eq!(findings(&report), vec![], "{text}");
@@ -303,7 +304,7 @@ fn each_fault_is_found_with_its_statement(
     #[case] statement: &str,
     #[case] check: &str,
 ) {
-    let w = Watch::start();
+    let w = Watch::watch();
     converse(&w, fault, version);
     let (code, text, report) = w.stop();
     let found = findings(&report);

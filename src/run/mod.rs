@@ -90,11 +90,7 @@ pub async fn serve_cases(
     cfg: &ServeConfig,
     on_case: Option<OnCase>,
 ) -> Report {
-    let started = Instant::now();
-    let started_unix = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let clock = start_clock();
     let run_id = run_id();
     let listener = Arc::new(listener);
     let mut reports = Vec::new();
@@ -117,27 +113,14 @@ pub async fn serve_cases(
         }
         reports.push(r);
     }
-    Report {
-        tool: "mqttspec",
-        tool_version: env!("CARGO_PKG_VERSION"),
-        target: cfg.listen.url.clone(),
-        started: started_unix,
-        duration_ms: started.elapsed().as_millis() as u64,
-        strict: cfg.strict,
-        summary: Summary::of(&reports),
-        cases: reports,
-    }
+    report(&cfg.listen.url, clock, cfg.strict, reports)
 }
 
 /// Run the `cases` that apply to the target (see [`applicable`]); reports
 /// come back in case order.
 pub async fn run(cases: Vec<Case>, cfg: &RunConfig, on_case: Option<OnCase>) -> Report {
     let (cases, _not_applicable) = applicable(cases, &cfg.target);
-    let started = Instant::now();
-    let started_unix = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let clock = start_clock();
     let run_id = run_id();
     let sem = Arc::new(Semaphore::new(cfg.jobs.max(1)));
     let mut set = tokio::task::JoinSet::new();
@@ -201,13 +184,27 @@ pub async fn run(cases: Vec<Case>, cfg: &RunConfig, on_case: Option<OnCase>) -> 
             })
         })
         .collect();
+    report(&cfg.target.url, clock, cfg.strict, reports)
+}
+
+/// When a run started: a monotonic instant and the Unix time in seconds.
+fn start_clock() -> (Instant, u64) {
+    let unix = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    (Instant::now(), unix)
+}
+
+/// The report of a run against `target` that started at `clock`.
+fn report(target: &str, clock: (Instant, u64), strict: bool, reports: Vec<CaseReport>) -> Report {
     Report {
         tool: "mqttspec",
         tool_version: env!("CARGO_PKG_VERSION"),
-        target: cfg.target.url.clone(),
-        started: started_unix,
-        duration_ms: started.elapsed().as_millis() as u64,
-        strict: cfg.strict,
+        target: target.to_string(),
+        started: clock.1,
+        duration_ms: clock.0.elapsed().as_millis() as u64,
+        strict,
         summary: Summary::of(&reports),
         cases: reports,
     }

@@ -6,6 +6,7 @@
 
 pub mod deviations;
 pub mod lax_tls;
+pub mod serve;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

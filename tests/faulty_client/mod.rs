@@ -8,10 +8,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -75,71 +73,8 @@ pub enum Fault {
     OpenAfterDisconnect,
 }
 
-/// A watch running as a child process on a port of its own choosing.
-pub struct Watch {
-    child: Child,
-    pub port: u16,
-    json: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Watch {
-    pub fn start() -> Watch {
-        let dir = tempfile::tempdir().unwrap();
-        let json = dir.path().join("watch.json");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mqttspec"))
-            .args([
-                "serve",
-                "--watch",
-                "--listen",
-                "mqtt://127.0.0.1:0",
-                "--json",
-            ])
-            .arg(&json)
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // The first stderr line names the port once the socket listens; the
-        // rest is drained so the watch never blocks on a full pipe.
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let mut line = String::new();
-        stderr.read_line(&mut line).unwrap();
-        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-        let port = line
-            .split("mqtt://127.0.0.1:")
-            .nth(1)
-            .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no port in {line:?}"));
-        Watch {
-            child,
-            port,
-            json,
-            _dir: dir,
-        }
-    }
-
-    /// SIGTERM, then the exit code, the terminal report and the JSON report.
-    pub fn stop(mut self) -> (i32, String, Value) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let mut out = String::new();
-        self.child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut out)
-            .unwrap();
-        let code = self.child.wait().unwrap().code().unwrap_or(-1);
-        let json = serde_json::from_slice(&std::fs::read(&self.json).unwrap()).unwrap();
-        (code, out, json)
-    }
-}
+/// A watch running as a child process (`Watch::watch()`).
+pub use crate::common::serve::Served as Watch;
 
 /// Every finding of the report: (statement, check, actor).
 pub fn findings(report: &Value) -> Vec<(String, String, String)> {
