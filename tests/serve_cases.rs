@@ -106,7 +106,7 @@ fn real_client_passes(driver: &str, deviations: &str, client: &str) {
     let serve = Serve::start(&["--exec", driver]);
     let (code, out, report) = serve.finish();
     let cases = report["cases"].as_array().unwrap();
-    assert!(cases.len() >= 15, "{out}");
+    assert!(cases.len() >= 18, "{out}");
     let known = common::deviations::load(deviations);
     let problems = common::deviations::check(&report, &known, client);
     assert!(problems.is_empty(), "{}\n\n{out}", problems.join("\n"));
@@ -159,6 +159,9 @@ enum Fault {
     PubrecOnlyOnce,
     SubscribeWithBadFlags,
     WildcardTopic,
+    ConnectUserNameFlagWithoutName,
+    PubrelBeforePubrec,
+    PingreqAfterDisconnect,
 }
 
 fn misbehave(fault: Fault, mut d: Device) {
@@ -239,6 +242,30 @@ fn misbehave(fault: Fault, mut d: Device) {
             d.0.write_all(&encode_with(&sub, Version::V311, &flags))
                 .unwrap();
         }
+        Fault::ConnectUserNameFlagWithoutName => {
+            // CONNECT: clean session and user name flag, client id "id",
+            // and no user name after it.
+            d.0.write_all(&[
+                0x10, 0x0e, 0x00, 0x04, b'M', b'Q', b'T', b'T', 0x04, 0x82, 0x00, 0x3c, 0x00, 0x02,
+                b'i', b'd',
+            ])
+            .unwrap();
+            assert_eq!(d.recv(), [0x20, 0x02, 0x00, 0x00]);
+            d.send(&publish(0, false, 0));
+        }
+        Fault::PubrelBeforePubrec => {
+            d.connect(60);
+            d.send(&publish(2, false, 5));
+            d.send(&Packet::Pubrel(ack(5)));
+        }
+        Fault::PingreqAfterDisconnect => {
+            d.connect(60);
+            d.send(&publish(0, false, 0));
+            d.send(&Packet::Disconnect(Default::default()));
+            d.send(&Packet::Pingreq);
+            drop(d);
+            return;
+        }
         Fault::WildcardTopic => {
             d.connect(60);
             d.send(&Packet::Publish(Publish {
@@ -298,6 +325,21 @@ fn misbehave(fault: Fault, mut d: Device) {
     Fault::WildcardTopic,
     "device-publish-topic-without-wildcards",
     "MQTT-3.3.2-2"
+)]
+#[case::user_name_flag_without_name(
+    Fault::ConnectUserNameFlagWithoutName,
+    "device-connect-with-credentials",
+    "MQTT-3.1.2-19"
+)]
+#[case::pubrel_before_pubrec(
+    Fault::PubrelBeforePubrec,
+    "device-pubrel-waits-for-pubrec",
+    "MQTT-4.3.3-1"
+)]
+#[case::pingreq_after_disconnect(
+    Fault::PingreqAfterDisconnect,
+    "device-nothing-after-disconnect",
+    "MQTT-3.14.4-2"
 )]
 fn faulty_device_fails_the_case_naming_the_statement(
     #[case] fault: Fault,

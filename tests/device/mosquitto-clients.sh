@@ -4,9 +4,11 @@
 #
 # Usage (as `mqttspec serve --exec`):
 #   sh tests/device/mosquitto-clients.sh {host} {port} {client_id} {topic} {trigger}
-# Triggers: "publish qos=N", "subscribe qos=N [keepalive=S]".
+# Triggers: "publish qos=N", "subscribe qos=N", each optionally with
+# "keepalive=S", "user=U" and "pass=P".
 host=$1 port=$2 id=$3 topic=$4
 shift 4
+trigger="$*"
 action=$1
 qos=0
 keepalive=60
@@ -14,10 +16,16 @@ for word in "$@"; do
     case $word in
         qos=*) qos=${word#qos=} ;;
         keepalive=*) keepalive=${word#keepalive=} ;;
+        user=*) user=${word#user=} ;;
+        pass=*) pass=${word#pass=} ;;
     esac
 done
+# User name and password, when the trigger gives them.
+set -- -h "$host" -p "$port" -i "$id" -q "$qos" -k "$keepalive"
+[ -n "${user:-}" ] && set -- "$@" -u "$user"
+[ -n "${pass:-}" ] && set -- "$@" -P "$pass"
 case $action in
-    publish) exec mosquitto_pub -h "$host" -p "$port" -i "$id" -q "$qos" -k "$keepalive" -t "$topic/a" -m x ;;
-    subscribe) exec mosquitto_sub -h "$host" -p "$port" -i "$id" -q "$qos" -k "$keepalive" -t "$topic/#" ;;
-    *) echo "unknown trigger: $*" >&2; exit 2 ;;
+    publish) exec mosquitto_pub "$@" -t "$topic/a" -m x ;;
+    subscribe) exec mosquitto_sub "$@" -t "$topic/#" ;;
+    *) echo "unknown trigger: $trigger" >&2; exit 2 ;;
 esac

@@ -3,7 +3,8 @@
 
 Usage (as `mqttspec serve --exec`):
   /usr/bin/python3 tests/device/paho-client.py {host} {port} {client_id} {topic} {trigger}
-Triggers: "publish qos=N", "subscribe qos=N [keepalive=S]".
+Triggers: "publish qos=N", "subscribe qos=N", each optionally with
+"keepalive=S", "user=U" and "pass=P".
 """
 import sys
 
@@ -24,6 +25,8 @@ def main():
     qos = int(opts.get("qos", "0"))
     keepalive = int(opts.get("keepalive", "60"))
     c = client(client_id)
+    if "user" in opts:
+        c.username_pw_set(opts["user"], opts.get("pass"))
     if action == "publish":
         c.connect(host, port, keepalive)
         c.loop_start()
