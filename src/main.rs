@@ -320,15 +320,15 @@ async fn serve_cmd(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", target.addr()))?;
     let local = listener.local_addr()?;
-    if !args.watch {
-        return serve_cases_cmd(args, target, listener).await;
-    }
     // SIGTERM is caught from before the address is announced: a client (or
-    // test) may stop the watch as soon as it knows where it listens.
+    // test) may stop the run as soon as it knows where it listens.
     #[cfg(unix)]
     let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     #[cfg(not(unix))]
     let term = None::<()>;
+    if !args.watch {
+        return serve_cases_cmd(args, target, listener, stop_signal(None, term)).await;
+    }
     eprintln!(
         "mqttspec: watching on mqtt://{local}{}; Ctrl-C or SIGTERM ends the watch and writes the report",
         args.duration
@@ -391,6 +391,7 @@ async fn serve_cases_cmd(
     args: ServeArgs,
     mut target: Target,
     listener: tokio::net::TcpListener,
+    stop: impl std::future::Future<Output = String>,
 ) -> anyhow::Result<ExitCode> {
     let mut select_args = args.select;
     if select_args.paths.is_empty() {
@@ -431,7 +432,7 @@ async fn serve_cases_cmd(
         use std::io::Write;
         let _ = writeln!(std::io::stderr(), "mqttspec: {} {}", c.verdict.name(), c.id);
     }));
-    let report = run::serve_cases(cases, listener, &cfg, on_case).await;
+    let report = run::serve_cases(cases, listener, &cfg, on_case, stop).await;
     print!("{}", text::render(&report, style));
     if let Some(p) = &args.json {
         write_atomically(p, report.to_json().as_bytes())?;

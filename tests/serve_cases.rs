@@ -106,7 +106,7 @@ fn real_client_passes(driver: &str, deviations: &str, client: &str) {
     let serve = Serve::start(&["--exec", driver]);
     let (code, out, report) = serve.finish();
     let cases = report["cases"].as_array().unwrap();
-    assert!(cases.len() >= 18, "{out}");
+    assert!(cases.len() >= 22, "{out}");
     let known = common::deviations::load(deviations);
     let problems = common::deviations::check(&report, &known, client);
     assert!(problems.is_empty(), "{}\n\n{out}", problems.join("\n"));
@@ -162,6 +162,10 @@ enum Fault {
     ConnectUserNameFlagWithoutName,
     PubrelBeforePubrec,
     PingreqAfterDisconnect,
+    AcksQos0,
+    IgnoresReusedQos2Id,
+    PubacksReversed,
+    PubrecsReversed,
 }
 
 fn misbehave(fault: Fault, mut d: Device) {
@@ -266,6 +270,43 @@ fn misbehave(fault: Fault, mut d: Device) {
             drop(d);
             return;
         }
+        Fault::AcksQos0 => {
+            d.connect(60);
+            d.subscribe(1);
+            assert_eq!(d.recv()[0], 0x30, "QoS 0 PUBLISH");
+            d.send(&Packet::Puback(ack(1)));
+        }
+        Fault::IgnoresReusedQos2Id => {
+            d.connect(60);
+            d.subscribe(2);
+            assert_eq!(d.recv()[0] & 0xf0, 0x30, "PUBLISH");
+            d.send(&Packet::Pubrec(ack(9)));
+            assert_eq!(d.recv(), [0x62, 0x02, 0x00, 0x09], "PUBREL 9");
+            d.send(&Packet::Pubcomp(ack(9)));
+            assert_eq!(d.recv()[0] & 0xf0, 0x30, "PUBLISH with id 9 again");
+            // ... taken for the completed one: no PUBREC.
+        }
+        Fault::PubacksReversed => {
+            d.connect(60);
+            d.subscribe(1);
+            d.recv();
+            d.recv();
+            d.send(&Packet::Puback(ack(2)));
+            d.send(&Packet::Puback(ack(1)));
+        }
+        Fault::PubrecsReversed => {
+            d.connect(60);
+            d.subscribe(2);
+            d.recv();
+            d.recv();
+            d.send(&Packet::Pubrec(ack(2)));
+            d.send(&Packet::Pubrec(ack(1)));
+            // The rest of the flow as it should be: only the order is wrong.
+            assert_eq!(d.recv(), [0x62, 0x02, 0x00, 0x01], "PUBREL 1");
+            assert_eq!(d.recv(), [0x62, 0x02, 0x00, 0x02], "PUBREL 2");
+            d.send(&Packet::Pubcomp(ack(1)));
+            d.send(&Packet::Pubcomp(ack(2)));
+        }
         Fault::WildcardTopic => {
             d.connect(60);
             d.send(&Packet::Publish(Publish {
@@ -341,6 +382,14 @@ fn misbehave(fault: Fault, mut d: Device) {
     "device-nothing-after-disconnect",
     "MQTT-3.14.4-2"
 )]
+#[case::acks_qos0(Fault::AcksQos0, "device-qos0-delivery-not-acked", "MQTT-3.3.4-1")]
+#[case::ignores_reused_qos2_id(
+    Fault::IgnoresReusedQos2Id,
+    "device-receives-qos2-same-id-after-pubcomp",
+    "MQTT-4.3.3-2"
+)]
+#[case::pubacks_reversed(Fault::PubacksReversed, "device-pubacks-in-order", "MQTT-4.6.0-2")]
+#[case::pubrecs_reversed(Fault::PubrecsReversed, "device-pubrecs-in-order", "MQTT-4.6.0-3")]
 fn faulty_device_fails_the_case_naming_the_statement(
     #[case] fault: Fault,
     #[case] case_id: &str,
@@ -362,4 +411,28 @@ fn broker_runs_leave_device_cases_to_serve() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("mqttspec serve"), "{err}");
+}
+
+#[test]
+fn sigterm_ends_a_device_run_with_its_report() {
+    // No device comes: the first case waits in `accept` when SIGTERM arrives.
+    let serve = Serve::start(&[
+        "--case",
+        "device-connect-first",
+        "--case",
+        "device-publish-qos1",
+    ]);
+    let (code, out, report) = serve.stop();
+    let cases = report["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 2, "{out}");
+    assert_eq!(cases[0]["verdict"], "error", "{out}");
+    assert!(
+        cases[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("stopped (terminated)"),
+        "{out}"
+    );
+    assert_eq!(cases[1]["verdict"], "skip", "{out}");
+    assert_eq!(code, 1, "{out}");
 }

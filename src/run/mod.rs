@@ -83,18 +83,32 @@ pub struct ServeConfig {
 }
 
 /// Run device cases one after the other (one device, one listener): the
-/// suite plays the broker. Broker cases among `cases` are left out.
+/// suite plays the broker. Broker cases among `cases` are left out. When
+/// `stop` resolves (with its reason) the case under way ends as an error
+/// and the rest are skipped.
 pub async fn serve_cases(
     cases: Vec<Case>,
     listener: tokio::net::TcpListener,
     cfg: &ServeConfig,
     on_case: Option<OnCase>,
+    stop: impl std::future::Future<Output = String>,
 ) -> Report {
     let clock = start_clock();
     let run_id = run_id();
     let listener = Arc::new(listener);
+    let device: Vec<&Case> = cases.iter().filter(|c| c.role == Role::Device).collect();
     let mut reports = Vec::new();
-    for (index, case) in cases.iter().filter(|c| c.role == Role::Device).enumerate() {
+    tokio::pin!(stop);
+    let mut stopped: Option<String> = None;
+    for (index, case) in device.iter().enumerate() {
+        if let Some(why) = &stopped {
+            reports.push(bare_report(
+                case,
+                Verdict::Skip,
+                format!("not run: the run was stopped ({why})"),
+            ));
+            continue;
+        }
         let env = CaseEnv {
             target: cfg.listen.clone(),
             username: None,
@@ -107,7 +121,20 @@ pub async fn serve_cases(
             listener: Some(listener.clone()),
             exec: cfg.exec.clone(),
         };
-        let r = exec::run_case(case, &env).await;
+        // A stop (Ctrl-C, SIGTERM) ends the case at once (its program is
+        // killed with it); the report still covers every case.
+        let r = tokio::select! {
+            r = exec::run_case(case, &env) => r,
+            why = &mut stop => {
+                let r = bare_report(
+                    case,
+                    Verdict::Error,
+                    format!("not finished: the run was stopped ({why})"),
+                );
+                stopped = Some(why);
+                r
+            }
+        };
         if let Some(f) = &on_case {
             f(&r);
         }
