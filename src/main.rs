@@ -195,6 +195,12 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitCode> {
             target.url
         );
     }
+    if !device.is_empty() {
+        eprintln!(
+            "mqttspec: {} device cases test a client and run with `mqttspec serve`, not here",
+            device.len()
+        );
+    }
     let cfg = RunConfig {
         target,
         username: args.username.clone(),

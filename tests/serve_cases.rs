@@ -106,7 +106,7 @@ fn real_client_passes(driver: &str, deviations: &str, client: &str) {
     let serve = Serve::start(&["--exec", driver]);
     let (code, out, report) = serve.finish();
     let cases = report["cases"].as_array().unwrap();
-    assert!(cases.len() >= 22, "{out}");
+    assert!(cases.len() >= 24, "{out}");
     let known = common::deviations::load(deviations);
     let problems = common::deviations::check(&report, &known, client);
     assert!(problems.is_empty(), "{}\n\n{out}", problems.join("\n"));
@@ -166,6 +166,7 @@ enum Fault {
     IgnoresReusedQos2Id,
     PubacksReversed,
     PubrecsReversed,
+    PubrecForQos1,
 }
 
 fn misbehave(fault: Fault, mut d: Device) {
@@ -307,6 +308,13 @@ fn misbehave(fault: Fault, mut d: Device) {
             d.send(&Packet::Pubcomp(ack(1)));
             d.send(&Packet::Pubcomp(ack(2)));
         }
+        Fault::PubrecForQos1 => {
+            d.connect(60);
+            d.subscribe(2);
+            assert_eq!(d.recv()[0] & 0xf0, 0x30, "PUBLISH");
+            // ... answered as if it were QoS 2, the QoS asked for.
+            d.send(&Packet::Pubrec(ack(6)));
+        }
         Fault::WildcardTopic => {
             d.connect(60);
             d.send(&Packet::Publish(Publish {
@@ -390,6 +398,12 @@ fn misbehave(fault: Fault, mut d: Device) {
 )]
 #[case::pubacks_reversed(Fault::PubacksReversed, "device-pubacks-in-order", "MQTT-4.6.0-2")]
 #[case::pubrecs_reversed(Fault::PubrecsReversed, "device-pubrecs-in-order", "MQTT-4.6.0-3")]
+#[case::dup_not_acked(Fault::NoPuback, "device-receives-qos1-dup", "MQTT-4.3.2-2")]
+#[case::qos2_flow_for_granted_qos1(
+    Fault::PubrecForQos1,
+    "device-granted-lower-qos",
+    "MQTT-4.3.2-2"
+)]
 fn faulty_device_fails_the_case_naming_the_statement(
     #[case] fault: Fault,
     #[case] case_id: &str,
