@@ -141,16 +141,12 @@ fn main() -> std::io::Result<()> {
             });
             steps[0].extend_from_slice(&encode(&p, v));
             packets += [1, 2, 4][usize::from(qos)];
-            let ack = |pid| Ack {
-                packet_id: pid,
-                ..Ack::default()
-            };
             match qos {
-                1 => steps[1].extend_from_slice(&encode(&Packet::Puback(ack(id)), v)),
+                1 => steps[1].extend_from_slice(&encode(&Packet::Puback(Ack::new(id)), v)),
                 2 => {
-                    steps[1].extend_from_slice(&encode(&Packet::Pubrec(ack(id)), v));
-                    steps[2].extend_from_slice(&encode(&Packet::Pubrel(ack(id)), v));
-                    steps[3].extend_from_slice(&encode(&Packet::Pubcomp(ack(id)), v));
+                    steps[1].extend_from_slice(&encode(&Packet::Pubrec(Ack::new(id)), v));
+                    steps[2].extend_from_slice(&encode(&Packet::Pubrel(Ack::new(id)), v));
+                    steps[3].extend_from_slice(&encode(&Packet::Pubcomp(Ack::new(id)), v));
                 }
                 _ => {}
             }

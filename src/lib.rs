@@ -18,6 +18,7 @@ pub mod run;
 pub mod serve;
 pub mod session;
 pub mod spec;
+pub mod sync;
 pub mod topic;
 pub mod transport;
 pub mod verdict;

@@ -239,21 +239,7 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(s) = spawned {
         s.stop().await;
     }
-    print!("{}", text::render(&report, style));
-    if let Some(p) = &args.json {
-        std::fs::write(p, report.to_json())
-            .map_err(|e| anyhow::anyhow!("cannot write JSON report {}: {e}", p.display()))?;
-    }
-    if let Some(p) = &args.junit {
-        let xml = junit::render(&report).map_err(anyhow::Error::msg)?;
-        std::fs::write(p, xml)
-            .map_err(|e| anyhow::anyhow!("cannot write JUnit report {}: {e}", p.display()))?;
-    }
-    Ok(if report.conformant() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    finish_run(&report, style, args.json.as_deref(), args.junit.as_deref())
 }
 
 fn analyze_cmd(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
@@ -383,13 +369,13 @@ async fn stop_signal(
     }
 }
 
-/// Write `data` to `path` through a temporary file in the same directory,
-/// so a reader never sees half a report.
+/// Write the report `data` to `path` through a temporary file in the same
+/// directory, so a reader never sees half a report.
 fn write_atomically(path: &std::path::Path, data: &[u8]) -> anyhow::Result<()> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, data)
         .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+        .map_err(|e| anyhow::anyhow!("cannot write report {}: {e}", path.display()))
 }
 
 /// `mqttspec serve [CASES…]`: device cases one after the other.
@@ -439,12 +425,23 @@ async fn serve_cases_cmd(
         let _ = writeln!(std::io::stderr(), "mqttspec: {} {}", c.verdict.name(), c.id);
     }));
     let report = run::serve_cases(cases, listener, &cfg, on_case, stop).await;
-    print!("{}", text::render(&report, style));
-    if let Some(p) = &args.json {
+    finish_run(&report, style, args.json.as_deref(), args.junit.as_deref())
+}
+
+/// The end of `run` and of `serve CASES…`: the terminal report, the JSON and
+/// JUnit files when asked for, and the exit status.
+fn finish_run(
+    report: &mqttspec::report::Report,
+    style: text::Style,
+    json: Option<&std::path::Path>,
+    junit: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    print!("{}", text::render(report, style));
+    if let Some(p) = json {
         write_atomically(p, report.to_json().as_bytes())?;
     }
-    if let Some(p) = &args.junit {
-        let xml = junit::render(&report).map_err(anyhow::Error::msg)?;
+    if let Some(p) = junit {
+        let xml = junit::render(report).map_err(anyhow::Error::msg)?;
         write_atomically(p, xml.as_bytes())?;
     }
     Ok(if report.conformant() {

@@ -15,8 +15,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use mqttspec::codec::{
-    encode, encode_with, Ack, Connect, Overrides, Packet, Publish, Subscribe, Subscription, Text,
-    Version,
+    encode, encode_with, Ack, Connect, Overrides, Packet, Publish, Subscribe, Text, Version,
 };
 use rstest::rstest;
 
@@ -60,14 +59,7 @@ impl Device {
     }
 
     fn subscribe(&mut self, qos: u8) {
-        self.send(&Packet::Subscribe(Subscribe {
-            packet_id: 1,
-            filters: vec![Subscription {
-                filter: Text::from("#"),
-                options: qos,
-            }],
-            ..Subscribe::default()
-        }));
+        self.send(&Packet::Subscribe(Subscribe::new(1, &[("#", qos)])));
         assert_eq!(self.recv()[0], 0x90, "SUBACK");
     }
 
@@ -91,13 +83,6 @@ fn publish(qos: u8, dup: bool, id: u16) -> Packet {
         payload: Bytes::from_static(b"x"),
         ..Publish::default()
     })
-}
-
-fn ack(id: u16) -> Ack {
-    Ack {
-        packet_id: id,
-        ..Ack::default()
-    }
 }
 
 /// Run every device case with `driver` as `--exec`; every case passes but
@@ -192,7 +177,7 @@ fn misbehave(fault: Fault, mut d: Device) {
             d.connect(60);
             d.subscribe(2);
             assert_eq!(d.recv()[0] & 0xf0, 0x30, "PUBLISH");
-            d.send(&Packet::Pubcomp(ack(9)));
+            d.send(&Packet::Pubcomp(Ack::new(9)));
         }
         Fault::SilentPastKeepAlive => {
             d.connect(5);
@@ -218,7 +203,7 @@ fn misbehave(fault: Fault, mut d: Device) {
             d.connect(60);
             d.subscribe(1);
             assert_eq!(d.recv()[0] & 0xf0, 0x30, "PUBLISH");
-            d.send(&Packet::Puback(ack(5)));
+            d.send(&Packet::Puback(Ack::new(5)));
             assert_eq!(d.recv()[0] & 0xf0, 0x30, "PUBLISH again");
             // ... taken for a duplicate: no PUBACK.
         }
@@ -226,20 +211,13 @@ fn misbehave(fault: Fault, mut d: Device) {
             d.connect(60);
             d.subscribe(2);
             assert_eq!(d.recv()[0] & 0xf0, 0x30, "PUBLISH");
-            d.send(&Packet::Pubrec(ack(9)));
+            d.send(&Packet::Pubrec(Ack::new(9)));
             assert_eq!(d.recv()[0] & 0xf0, 0x30, "PUBLISH re-sent");
             // ... no second PUBREC.
         }
         Fault::SubscribeWithBadFlags => {
             d.connect(60);
-            let sub = Packet::Subscribe(Subscribe {
-                packet_id: 1,
-                filters: vec![Subscription {
-                    filter: Text::from("#"),
-                    options: 1,
-                }],
-                ..Subscribe::default()
-            });
+            let sub = Packet::Subscribe(Subscribe::new(1, &[("#", 1)]));
             let flags = Overrides {
                 flags: Some(0),
                 ..Overrides::default()
@@ -261,7 +239,7 @@ fn misbehave(fault: Fault, mut d: Device) {
         Fault::PubrelBeforePubrec => {
             d.connect(60);
             d.send(&publish(2, false, 5));
-            d.send(&Packet::Pubrel(ack(5)));
+            d.send(&Packet::Pubrel(Ack::new(5)));
         }
         Fault::PingreqAfterDisconnect => {
             d.connect(60);
@@ -275,15 +253,15 @@ fn misbehave(fault: Fault, mut d: Device) {
             d.connect(60);
             d.subscribe(1);
             assert_eq!(d.recv()[0], 0x30, "QoS 0 PUBLISH");
-            d.send(&Packet::Puback(ack(1)));
+            d.send(&Packet::Puback(Ack::new(1)));
         }
         Fault::IgnoresReusedQos2Id => {
             d.connect(60);
             d.subscribe(2);
             assert_eq!(d.recv()[0] & 0xf0, 0x30, "PUBLISH");
-            d.send(&Packet::Pubrec(ack(9)));
+            d.send(&Packet::Pubrec(Ack::new(9)));
             assert_eq!(d.recv(), [0x62, 0x02, 0x00, 0x09], "PUBREL 9");
-            d.send(&Packet::Pubcomp(ack(9)));
+            d.send(&Packet::Pubcomp(Ack::new(9)));
             assert_eq!(d.recv()[0] & 0xf0, 0x30, "PUBLISH with id 9 again");
             // ... taken for the completed one: no PUBREC.
         }
@@ -292,28 +270,28 @@ fn misbehave(fault: Fault, mut d: Device) {
             d.subscribe(1);
             d.recv();
             d.recv();
-            d.send(&Packet::Puback(ack(2)));
-            d.send(&Packet::Puback(ack(1)));
+            d.send(&Packet::Puback(Ack::new(2)));
+            d.send(&Packet::Puback(Ack::new(1)));
         }
         Fault::PubrecsReversed => {
             d.connect(60);
             d.subscribe(2);
             d.recv();
             d.recv();
-            d.send(&Packet::Pubrec(ack(2)));
-            d.send(&Packet::Pubrec(ack(1)));
+            d.send(&Packet::Pubrec(Ack::new(2)));
+            d.send(&Packet::Pubrec(Ack::new(1)));
             // The rest of the flow as it should be: only the order is wrong.
             assert_eq!(d.recv(), [0x62, 0x02, 0x00, 0x01], "PUBREL 1");
             assert_eq!(d.recv(), [0x62, 0x02, 0x00, 0x02], "PUBREL 2");
-            d.send(&Packet::Pubcomp(ack(1)));
-            d.send(&Packet::Pubcomp(ack(2)));
+            d.send(&Packet::Pubcomp(Ack::new(1)));
+            d.send(&Packet::Pubcomp(Ack::new(2)));
         }
         Fault::PubrecForQos1 => {
             d.connect(60);
             d.subscribe(2);
             assert_eq!(d.recv()[0] & 0xf0, 0x30, "PUBLISH");
             // ... answered as if it were QoS 2, the QoS asked for.
-            d.send(&Packet::Pubrec(ack(6)));
+            d.send(&Packet::Pubrec(Ack::new(6)));
         }
         Fault::WildcardTopic => {
             d.connect(60);

@@ -331,6 +331,16 @@ pub struct Ack {
     pub properties: Properties,
 }
 
+impl Ack {
+    /// A plain acknowledgement of `packet_id` (success, no properties).
+    pub fn new(packet_id: u16) -> Ack {
+        Ack {
+            packet_id,
+            ..Ack::default()
+        }
+    }
+}
+
 /// One SUBSCRIBE entry: a filter and its options byte (QoS in bits 0-1; 5.0
 /// adds No Local, Retain As Published, Retain Handling; bits 6-7 reserved).
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
@@ -352,6 +362,23 @@ pub struct Subscribe {
     pub packet_id: u16,
     pub properties: Properties,
     pub filters: Vec<Subscription>,
+}
+
+impl Subscribe {
+    /// A SUBSCRIBE of `filters` (filter, options byte), no properties.
+    pub fn new(packet_id: u16, filters: &[(&str, u8)]) -> Subscribe {
+        Subscribe {
+            packet_id,
+            properties: Properties::default(),
+            filters: filters
+                .iter()
+                .map(|(f, options)| Subscription {
+                    filter: Text::from(*f),
+                    options: *options,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// SUBACK: one return (3.1.1) or reason (5.0) code per filter.

@@ -43,12 +43,9 @@ pub fn server(packet: Packet) -> Step {
     }
 }
 
-/// An acknowledgement body with this packet id.
+/// An acknowledgement body with this packet id (short for the scripts).
 pub fn ack(id: u16) -> Ack {
-    Ack {
-        packet_id: id,
-        ..Ack::default()
-    }
+    Ack::new(id)
 }
 
 /// Events of connection 0, with time advancing 100 ms per step unless set.

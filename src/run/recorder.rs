@@ -81,12 +81,7 @@ impl Recorder {
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
-        // A poisoned lock means a panic elsewhere already; keep recording.
-        let mut g = match self.inner.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        f(&mut g)
+        f(&mut crate::sync::lock(&self.inner))
     }
 
     /// A connection opened.
@@ -218,10 +213,7 @@ impl Recorder {
             },
             Err(shared) => {
                 // Reader tasks may still hold a clone: take a snapshot.
-                let mut g = match shared.lock() {
-                    Ok(g) => g,
-                    Err(p) => p.into_inner(),
-                };
+                let mut g = crate::sync::lock(&shared);
                 let version = g.version;
                 let monitor = std::mem::replace(&mut g.monitor, Monitor::new(version));
                 return (monitor.finish(), std::mem::take(&mut g.wire));

@@ -161,7 +161,7 @@ impl Broker {
                         dup: true,
                         ..p.clone()
                     }),
-                    Outbound::Pubrel => Packet::Pubrel(ack(*id)),
+                    Outbound::Pubrel => Packet::Pubrel(Ack::new(*id)),
                 };
                 out.push(Out::Send(conn, Box::new(p)));
             }
@@ -196,7 +196,10 @@ impl Broker {
                     Some(Outbound::Publish(p)) if p.qos != 2 => out.push(Out::Close(conn)),
                     Some(_) => {
                         s.outbound.insert(a.packet_id, Outbound::Pubrel);
-                        out.push(Out::Send(conn, Box::new(Packet::Pubrel(ack(a.packet_id)))));
+                        out.push(Out::Send(
+                            conn,
+                            Box::new(Packet::Pubrel(Ack::new(a.packet_id))),
+                        ));
                     }
                     // Nothing of ours to release under an unknown id.
                     None => {}
@@ -206,7 +209,10 @@ impl Broker {
                 if let Some(s) = self.sessions.get_mut(&client_id) {
                     s.inbound_qos2.remove(&a.packet_id);
                 }
-                out.push(Out::Send(conn, Box::new(Packet::Pubcomp(ack(a.packet_id)))));
+                out.push(Out::Send(
+                    conn,
+                    Box::new(Packet::Pubcomp(Ack::new(a.packet_id))),
+                ));
             }
             Packet::Subscribe(s) => self.subscribe(conn, &client_id, s, &mut out),
             Packet::Unsubscribe(u) => self.unsubscribe(conn, &client_id, u, &mut out),
@@ -257,11 +263,11 @@ impl Broker {
         let id = p.packet_id.unwrap_or_default();
         let fresh = match p.qos {
             1 => {
-                out.push(Out::Send(conn, Box::new(Packet::Puback(ack(id)))));
+                out.push(Out::Send(conn, Box::new(Packet::Puback(Ack::new(id)))));
                 true
             }
             2 => {
-                out.push(Out::Send(conn, Box::new(Packet::Pubrec(ack(id)))));
+                out.push(Out::Send(conn, Box::new(Packet::Pubrec(Ack::new(id)))));
                 // A re-sent QoS 2 PUBLISH (same id, before PUBREL) is not delivered twice.
                 self.sessions
                     .get_mut(client_id)
@@ -411,17 +417,10 @@ fn connack(flags: u8, code: u8) -> Packet {
     })
 }
 
-fn ack(packet_id: u16) -> Ack {
-    Ack {
-        packet_id,
-        ..Ack::default()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::{Subscription, Text};
+    use crate::codec::Text;
     use bytes::Bytes;
 
     fn message(topic: &str, payload: &'static [u8], qos: u8, retain: bool) -> Publish {
@@ -444,14 +443,7 @@ mod tests {
     }
 
     fn subscribe(filter: &str, qos: u8) -> Packet {
-        Packet::Subscribe(Subscribe {
-            packet_id: 1,
-            filters: vec![Subscription {
-                filter: Text::from(filter),
-                options: qos,
-            }],
-            ..Subscribe::default()
-        })
+        Packet::Subscribe(Subscribe::new(1, &[(filter, qos)]))
     }
 
     fn sent(out: &[Out], conn: ConnId) -> Vec<&Packet> {
@@ -471,12 +463,7 @@ mod tests {
         b.packet(1, &subscribe("a", 2));
         let out = b.packet(2, &Packet::Publish(message("a", b"x", 2, false)));
         let id = sent(&out, 1)[0].packet_id().unwrap();
-        let rec = |id| {
-            Packet::Pubrec(crate::codec::Ack {
-                packet_id: id,
-                ..Default::default()
-            })
-        };
+        let rec = |id| Packet::Pubrec(Ack::new(id));
         assert!(
             matches!(sent(&b.packet(1, &rec(id)), 1)[..], [Packet::Pubrel(a)] if a.packet_id == id)
         );
@@ -503,7 +490,7 @@ mod tests {
         // The same QoS 2 message again before PUBREL is not delivered twice.
         let out = b.packet(2, &Packet::Publish(message("a/b", b"x", 2, false)));
         assert!(sent(&out, 1).is_empty());
-        let out = b.packet(2, &Packet::Pubrel(ack(1)));
+        let out = b.packet(2, &Packet::Pubrel(Ack::new(1)));
         assert!(matches!(sent(&out, 2)[..], [Packet::Pubcomp(_)]));
     }
 

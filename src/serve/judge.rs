@@ -79,12 +79,7 @@ impl Judge {
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
-        // A poisoned lock means a panic elsewhere already; keep judging.
-        let mut g = match self.state.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        f(&mut g)
+        f(&mut crate::sync::lock(&self.state))
     }
 
     fn event(&self, kind: EventKind) {

@@ -18,6 +18,7 @@ use super::broker::{Broker, Out};
 use super::judge::{ConnReport, Judge};
 use crate::codec::{self, Framed, Framer, Packet};
 use crate::event::{ClosedBy, ConnId, Direction};
+use crate::sync::lock;
 
 /// How long a new connection may stay silent before its CONNECT.
 pub const CONNECT_WAIT: Duration = Duration::from_secs(30);
@@ -74,14 +75,6 @@ impl Hub {
 
     fn broker<R>(&self, f: impl FnOnce(&mut Broker) -> R) -> R {
         f(&mut lock(&self.broker))
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A poisoned lock means a task panicked already; the state is still usable.
-    match m.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
     }
 }
 

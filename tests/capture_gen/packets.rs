@@ -45,44 +45,24 @@ pub fn publish(
     )
 }
 
-fn ack(packet_id: u16) -> Ack {
-    Ack {
-        packet_id,
-        ..Ack::default()
-    }
-}
-
 pub fn puback(id: u16) -> Vec<u8> {
-    encode(&Packet::Puback(ack(id)), V)
+    encode(&Packet::Puback(Ack::new(id)), V)
 }
 
 pub fn pubrec(id: u16) -> Vec<u8> {
-    encode(&Packet::Pubrec(ack(id)), V)
+    encode(&Packet::Pubrec(Ack::new(id)), V)
 }
 
 pub fn pubrel(id: u16) -> Vec<u8> {
-    encode(&Packet::Pubrel(ack(id)), V)
+    encode(&Packet::Pubrel(Ack::new(id)), V)
 }
 
 pub fn pubcomp(id: u16) -> Vec<u8> {
-    encode(&Packet::Pubcomp(ack(id)), V)
+    encode(&Packet::Pubcomp(Ack::new(id)), V)
 }
 
 pub fn subscribe(packet_id: u16, filters: &[(&str, u8)]) -> Vec<u8> {
-    encode(
-        &Packet::Subscribe(Subscribe {
-            packet_id,
-            properties: Properties::default(),
-            filters: filters
-                .iter()
-                .map(|(f, q)| Subscription {
-                    filter: Text::from(*f),
-                    options: *q,
-                })
-                .collect(),
-        }),
-        V,
-    )
+    encode(&Packet::Subscribe(Subscribe::new(packet_id, filters)), V)
 }
 
 pub fn suback(packet_id: u16, codes: &[u8]) -> Vec<u8> {

@@ -15,7 +15,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use mqttspec::codec::{
     decode, encode, encode_with, Ack, Connect, Decoded, Disconnect, Framed, Framer, Overrides,
-    Packet, PacketType, Publish, Subscribe, Subscription, Text, Unsubscribe, Version, Will,
+    Packet, PacketType, Publish, Subscribe, Text, Unsubscribe, Version, Will,
 };
 use serde_json::Value;
 
@@ -210,27 +210,6 @@ fn dup(p: &Packet) -> Packet {
     }
 }
 
-fn ack(id: u16) -> Ack {
-    Ack {
-        packet_id: id,
-        ..Ack::default()
-    }
-}
-
-fn subscribe(id: u16, filters: &[(&str, u8)]) -> Packet {
-    Packet::Subscribe(Subscribe {
-        packet_id: id,
-        filters: filters
-            .iter()
-            .map(|(f, q)| Subscription {
-                filter: Text::from(*f),
-                options: *q,
-            })
-            .collect(),
-        ..Subscribe::default()
-    })
-}
-
 fn unsubscribe(id: u16, filters: &[&str]) -> Packet {
     Packet::Unsubscribe(Unsubscribe {
         packet_id: id,
@@ -356,15 +335,15 @@ pub fn converse(w: &Watch, fault: Fault, version: Version) {
 fn conversation(w: &Watch, c: &mut Client, fault: Fault, version: Version) -> bool {
     // Subscribe.
     let committed = match fault {
-        Fault::SubscribeFlags => c.send_with(&subscribe(1, &[("f/#", 2)]), flags(0)),
-        Fault::SubscribeWithoutFilters => c.send(&subscribe(1, &[])),
-        Fault::InvalidTopicFilter => c.send(&subscribe(1, &[("f/#/x", 2)])),
+        Fault::SubscribeFlags => c.send_with(&subscribe_packet(1, &[("f/#", 2)]), flags(0)),
+        Fault::SubscribeWithoutFilters => c.send(&subscribe_packet(1, &[])),
+        Fault::InvalidTopicFilter => c.send(&subscribe_packet(1, &[("f/#/x", 2)])),
         _ => false,
     };
     if committed {
         return false;
     }
-    c.send(&subscribe(1, &[("f/#", 2)]));
+    c.send(&subscribe_packet(1, &[("f/#", 2)]));
     c.expect(PacketType::Suback);
 
     // A second client publishes two QoS 1 and two QoS 2 messages to us.
@@ -377,7 +356,7 @@ fn conversation(w: &Watch, c: &mut Client, fault: Fault, version: Version) -> bo
             p.expect(PacketType::Puback);
         } else {
             p.expect(PacketType::Pubrec);
-            p.send(&Packet::Pubrel(ack(id)));
+            p.send(&Packet::Pubrel(Ack::new(id)));
             p.expect(PacketType::Pubcomp);
         }
     }
@@ -386,21 +365,21 @@ fn conversation(w: &Watch, c: &mut Client, fault: Fault, version: Version) -> bo
     let got: Vec<Packet> = (0..4).map(|_| c.expect(PacketType::Publish)).collect();
     let ids: Vec<u16> = got.iter().map(id_of).collect();
     let committed = match fault {
-        Fault::PubacksOutOfOrder => c.send(&Packet::Puback(ack(ids[1]))),
-        Fault::PubrecsOutOfOrder => c.send(&Packet::Pubrec(ack(ids[3]))),
-        Fault::PubackForQos2 => c.send(&Packet::Puback(ack(ids[2]))),
-        Fault::PubrecForQos1 => c.send(&Packet::Pubrec(ack(ids[0]))),
+        Fault::PubacksOutOfOrder => c.send(&Packet::Puback(Ack::new(ids[1]))),
+        Fault::PubrecsOutOfOrder => c.send(&Packet::Pubrec(Ack::new(ids[3]))),
+        Fault::PubackForQos2 => c.send(&Packet::Puback(Ack::new(ids[2]))),
+        Fault::PubrecForQos1 => c.send(&Packet::Pubrec(Ack::new(ids[0]))),
         _ => false,
     };
     if committed {
         return false;
     }
-    c.send(&Packet::Puback(ack(ids[0])));
-    c.send(&Packet::Puback(ack(ids[1])));
+    c.send(&Packet::Puback(Ack::new(ids[0])));
+    c.send(&Packet::Puback(Ack::new(ids[1])));
     for id in &ids[2..] {
-        c.send(&Packet::Pubrec(ack(*id)));
+        c.send(&Packet::Pubrec(Ack::new(*id)));
         c.expect(PacketType::Pubrel);
-        c.send(&Packet::Pubcomp(ack(*id)));
+        c.send(&Packet::Pubcomp(Ack::new(*id)));
     }
 
     // Publish at QoS 0, 1 and 2.
@@ -430,22 +409,22 @@ fn conversation(w: &Watch, c: &mut Client, fault: Fault, version: Version) -> bo
     // Messages 11 and 12 await our PUBRELs.
     let committed = match fault {
         Fault::PublishIdInUse => c.send(&publish("o/x", 1, Some(11), "other")),
-        Fault::SubscribeIdInUse => c.send(&subscribe(11, &[("g", 0)])),
+        Fault::SubscribeIdInUse => c.send(&subscribe_packet(11, &[("g", 0)])),
         Fault::ResendWithoutDup => c.send(&first),
         Fault::ResendUnderNewId => c.send(&dup(&publish("o/2", 2, Some(13), "m11"))),
         Fault::ResendAfterPubrel => {
-            c.send(&Packet::Pubrel(ack(11)));
+            c.send(&Packet::Pubrel(Ack::new(11)));
             c.send(&dup(&first))
         }
-        Fault::PubrelFlags => c.send_with(&Packet::Pubrel(ack(11)), flags(0)),
-        Fault::PubrelsOutOfOrder => c.send(&Packet::Pubrel(ack(12))),
+        Fault::PubrelFlags => c.send_with(&Packet::Pubrel(Ack::new(11)), flags(0)),
+        Fault::PubrelsOutOfOrder => c.send(&Packet::Pubrel(Ack::new(12))),
         _ => false,
     };
     if committed {
         return false;
     }
     for id in [11, 12] {
-        c.send(&Packet::Pubrel(ack(id)));
+        c.send(&Packet::Pubrel(Ack::new(id)));
         c.expect(PacketType::Pubcomp);
     }
 
@@ -471,4 +450,8 @@ fn conversation(w: &Watch, c: &mut Client, fault: Fault, version: Version) -> bo
     c.send(&unsubscribe(20, &["f/#"]));
     c.expect(PacketType::Unsuback);
     true
+}
+
+fn subscribe_packet(id: u16, filters: &[(&str, u8)]) -> Packet {
+    Packet::Subscribe(Subscribe::new(id, filters))
 }
