@@ -13,6 +13,7 @@
 use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap as HashMap;
+use std::collections::hash_map::Entry;
 use std::net::SocketAddr;
 
 use super::{At, Endpoint, FlowId, Segment, StreamSink};
@@ -44,11 +45,49 @@ pub struct Reassembler {
 struct Flow {
     id: FlowId,
     a: SocketAddr,
+    b: SocketAddr,
     /// Index 0 = A's bytes, 1 = B's bytes.
     halves: [Half; 2],
     /// A's SYN was seen (its ISN tells a new connection from a retransmission).
     syn_a: bool,
     closed: bool,
+}
+
+impl Flow {
+    /// A new flow for `seg`'s 4-tuple: A is the SYN's sender, else the
+    /// guessed client.
+    fn start(next_id: &mut FlowId, server_ports: &[u16], cap: u64, seg: &Segment<'_>) -> Flow {
+        let a_is_src = if seg.flags.syn {
+            !seg.flags.ack
+        } else {
+            guess_client(seg.src, seg.dst, server_ports)
+        };
+        let (a, b) = if a_is_src {
+            (seg.src, seg.dst)
+        } else {
+            (seg.dst, seg.src)
+        };
+        let id = *next_id;
+        *next_id = next_id.wrapping_add(1);
+        Flow {
+            id,
+            a,
+            b,
+            halves: [Half::new(cap), Half::new(cap)],
+            syn_a: false,
+            closed: false,
+        }
+    }
+
+    /// A SYN on this 4-tuple that does not belong to the connection held.
+    fn reused_by(&self, seg: &Segment<'_>) -> bool {
+        if seg.src == self.a {
+            let a = &self.halves[0];
+            a.started() && (!self.syn_a || a.base() != seg.seq.wrapping_add(1))
+        } else {
+            self.halves[1].started()
+        }
+    }
 }
 
 impl Default for Reassembler {
@@ -86,49 +125,30 @@ impl Reassembler {
     pub fn segment(&mut self, seg: &Segment<'_>, at: At, sink: &mut dyn StreamSink) {
         let key = key(seg.src, seg.dst);
         let syn_only = seg.flags.syn && !seg.flags.ack;
-        if let Some(flow) = self.flows.get_mut(&key) {
-            let reused = if seg.src == flow.a {
-                let a = &flow.halves[0];
-                a.started() && (!flow.syn_a || a.base() != seg.seq.wrapping_add(1))
-            } else {
-                flow.halves[1].started()
-            };
-            if syn_only && reused {
-                // The port pair is reused: the old connection ended unseen.
-                if let Some(old) = self.flows.remove(&key) {
-                    Self::end(old, None, at, sink);
-                }
-            }
-        } else if self.closed.contains_key(&key) {
-            if !syn_only {
-                return; // late retransmission, final ACK
-            }
-            self.closed.remove(&key);
-        }
         let cap = self.pending_cap;
+        // One lookup per segment: the flow table is the hot path.
         let flow = match self.flows.entry(key) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                let a_is_src = if seg.flags.syn {
-                    !seg.flags.ack
-                } else {
-                    guess_client(seg.src, seg.dst, &self.server_ports)
-                };
-                let (a, b) = if a_is_src {
-                    (seg.src, seg.dst)
-                } else {
-                    (seg.dst, seg.src)
-                };
-                let id = self.next_id;
-                self.next_id = self.next_id.wrapping_add(1);
-                sink.opened(id, a, b, seg.flags.syn, at);
-                e.insert(Flow {
-                    id,
-                    a,
-                    halves: [Half::new(cap), Half::new(cap)],
-                    syn_a: false,
-                    closed: false,
-                })
+            Entry::Occupied(e) => {
+                let flow = e.into_mut();
+                if syn_only && flow.reused_by(seg) {
+                    // The port pair is reused: the old connection ended unseen.
+                    let fresh = Flow::start(&mut self.next_id, &self.server_ports, cap, seg);
+                    let old = std::mem::replace(flow, fresh);
+                    Self::end(old, None, at, sink);
+                    sink.opened(flow.id, flow.a, flow.b, seg.flags.syn, at);
+                }
+                flow
+            }
+            Entry::Vacant(e) => {
+                if self.closed.contains_key(&key) {
+                    if !syn_only {
+                        return; // late retransmission, final ACK
+                    }
+                    self.closed.remove(&key);
+                }
+                let flow = Flow::start(&mut self.next_id, &self.server_ports, cap, seg);
+                sink.opened(flow.id, flow.a, flow.b, seg.flags.syn, at);
+                e.insert(flow)
             }
         };
         let (side, other, from) = if seg.src == flow.a {

@@ -4,7 +4,6 @@
 //! never re-sends a PUBLISH it has released. Missing acknowledgements are not
 //! judged here.
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 
@@ -113,7 +112,8 @@ pub struct ClientQos2SenderFlow {
 }
 
 fn content_hash(topic: &[u8], payload: &[u8]) -> u64 {
-    let mut h = DefaultHasher::new();
+    // Fx is cheap on the hot path; 64 bits make a chance collision negligible.
+    let mut h = rustc_hash::FxHasher::default();
     topic.hash(&mut h);
     payload.hash(&mut h);
     h.finish()
