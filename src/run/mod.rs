@@ -8,6 +8,7 @@
 mod applies;
 mod conn;
 mod exec;
+pub mod prompt;
 mod recorder;
 mod refusal;
 pub mod spawn;
