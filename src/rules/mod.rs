@@ -51,8 +51,24 @@ pub struct RuleMeta {
     pub actor: Side,
     /// Versions it applies to.
     pub versions: &'static [Version],
+    /// Statements cited for one version family only (3.x or 5.0), because
+    /// the same number means something else in the other. Statements not
+    /// listed are cited in every version of `versions`.
+    pub only: &'static [(&'static str, Version)],
     /// One-line meaning.
     pub summary: &'static str,
+}
+
+impl RuleMeta {
+    /// The statements this rule checks on a `version` connection.
+    pub fn statements_in(&self, version: Version) -> impl Iterator<Item = &'static str> + '_ {
+        let applies = self.versions.contains(&version);
+        self.statements.iter().copied().filter(move |s| {
+            let mut listed = self.only.iter().filter(|(id, _)| id == s).peekable();
+            applies
+                && (listed.peek().is_none() || listed.any(|(_, v)| v.is_v5() == version.is_v5()))
+        })
+    }
 }
 
 /// A passive rule. One instance per connection.

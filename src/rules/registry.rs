@@ -60,6 +60,7 @@ pub fn catalogue() -> Vec<&'static RuleMeta> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::Version;
     use crate::spec::lookup;
     use std::collections::BTreeSet;
 
@@ -96,5 +97,41 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn version_specific_statements_are_cited_statements_of_that_version() {
+        for m in catalogue() {
+            for (id, v) in m.only {
+                assert!(
+                    m.statements.contains(id),
+                    "{}: {id} not in statements",
+                    m.name
+                );
+                assert!(
+                    m.versions.iter().any(|x| x.is_v5() == v.is_v5()),
+                    "{}: {id} for a version it does not apply to",
+                    m.name
+                );
+                assert!(
+                    lookup(*v, id).is_some(),
+                    "{}: {id} not in {}",
+                    m.name,
+                    v.name()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_renumbered_statement_counts_only_in_its_version() {
+        let keep_alive = catalogue()
+            .into_iter()
+            .find(|m| m.name == "client-keeps-alive")
+            .expect("rule exists");
+        let v3: Vec<_> = keep_alive.statements_in(Version::V311).collect();
+        let v5: Vec<_> = keep_alive.statements_in(Version::V5).collect();
+        assert_eq!(v3, ["MQTT-3.1.2-23"]);
+        assert_eq!(v5, ["MQTT-3.1.2-20"]);
     }
 }

@@ -14,6 +14,10 @@ static ACK_CLIENT: RuleMeta = RuleMeta {
     statements: &["MQTT-2.3.1-6", "MQTT-2.2.1-5"],
     actor: Side::Client,
     versions: ALL,
+    only: &[
+        ("MQTT-2.3.1-6", Version::V311),
+        ("MQTT-2.2.1-5", Version::V5),
+    ],
     summary: "On a clean session, the client's PUBACK/PUBREC/PUBREL/PUBCOMP carry the id of a packet in flight.",
 };
 static ACK_SERVER: RuleMeta = RuleMeta {
@@ -21,6 +25,10 @@ static ACK_SERVER: RuleMeta = RuleMeta {
     statements: &["MQTT-2.3.1-6", "MQTT-2.2.1-5"],
     actor: Side::Server,
     versions: ALL,
+    only: &[
+        ("MQTT-2.3.1-6", Version::V311),
+        ("MQTT-2.2.1-5", Version::V5),
+    ],
     summary: "On a clean session, the server's PUBACK/PUBREC/PUBREL/PUBCOMP carry the id of a packet in flight.",
 };
 
@@ -112,6 +120,10 @@ static REUSE_CLIENT: RuleMeta = RuleMeta {
     statements: &["MQTT-2.3.1-2", "MQTT-2.2.1-3"],
     actor: Side::Client,
     versions: ALL,
+    only: &[
+        ("MQTT-2.3.1-2", Version::V311),
+        ("MQTT-2.2.1-3", Version::V5),
+    ],
     summary: "The client does not give a new QoS>0 PUBLISH a packet id still in flight.",
 };
 static REUSE_SERVER: RuleMeta = RuleMeta {
@@ -119,6 +131,10 @@ static REUSE_SERVER: RuleMeta = RuleMeta {
     statements: &["MQTT-2.3.1-4", "MQTT-2.2.1-4"],
     actor: Side::Server,
     versions: ALL,
+    only: &[
+        ("MQTT-2.3.1-4", Version::V311),
+        ("MQTT-2.2.1-4", Version::V5),
+    ],
     summary: "The server does not give a new QoS>0 PUBLISH a packet id still in flight.",
 };
 
@@ -175,6 +191,10 @@ static SUB_IDS_META: RuleMeta = RuleMeta {
     statements: &["MQTT-2.3.1-2", "MQTT-2.2.1-3"],
     actor: Side::Client,
     versions: ALL,
+    only: &[
+        ("MQTT-2.3.1-2", Version::V311),
+        ("MQTT-2.2.1-3", Version::V5),
+    ],
     summary: "A new SUBSCRIBE or UNSUBSCRIBE from the client does not use a packet id still in use, nor a new QoS>0 PUBLISH an id awaiting SUBACK or UNSUBACK.",
 };
 
@@ -284,6 +304,7 @@ static RESEND_ID_META: RuleMeta = RuleMeta {
     statements: &["MQTT-2.3.1-3"],
     actor: Side::Client,
     versions: &[Version::V31, Version::V311],
+    only: &[],
     summary: "The client re-sends a PUBLISH under its original packet id, not a new one.",
 };
 

@@ -3,7 +3,7 @@
 
 use super::common::{id_list, packet, pick, ALL};
 use super::{Finding, Interest, Rule, RuleMeta};
-use crate::codec::{Packet, PacketType};
+use crate::codec::{Packet, PacketType, Version};
 use crate::event::{Direction, Event, Side};
 use crate::session::Session;
 
@@ -18,6 +18,13 @@ static META: RuleMeta = RuleMeta {
     ],
     actor: Side::Server,
     versions: ALL,
+    only: &[
+        ("MQTT-3.10.4-4", Version::V311),
+        ("MQTT-3.10.4-5", Version::V5),
+        ("MQTT-2.3.1-7", Version::V311),
+        ("MQTT-2.2.1-6", Version::V5),
+        ("MQTT-3.11.3-1", Version::V5),
+    ],
     summary: "An UNSUBACK carries the packet id of an outstanding UNSUBSCRIBE (5.0: one code per filter).",
 };
 

@@ -18,6 +18,7 @@ static META: RuleMeta = RuleMeta {
     statements: &["MQTT-3.12.4-1"],
     actor: Side::Server,
     versions: ALL,
+    only: &[],
     summary: "The server answers each PINGREQ with a PINGRESP.",
 };
 

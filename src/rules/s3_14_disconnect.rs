@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::common::{packet, pick, ALL};
 use super::{Finding, Interest, Rule, RuleMeta};
-use crate::codec::{Packet, PacketType};
+use crate::codec::{Packet, PacketType, Version};
 use crate::event::{ClosedBy, Direction, Event, EventKind, Side};
 use crate::session::Session;
 
@@ -14,6 +14,10 @@ static META: RuleMeta = RuleMeta {
     statements: &["MQTT-3.14.4-2", "MQTT-3.14.4-1"],
     actor: Side::Client,
     versions: ALL,
+    only: &[
+        ("MQTT-3.14.4-2", Version::V311),
+        ("MQTT-3.14.4-1", Version::V5),
+    ],
     summary: "After sending DISCONNECT the client sends no further packets.",
 };
 
@@ -58,6 +62,10 @@ static CLOSE_META: RuleMeta = RuleMeta {
     statements: &["MQTT-3.14.4-1", "MQTT-3.14.4-2"],
     actor: Side::Client,
     versions: ALL,
+    only: &[
+        ("MQTT-3.14.4-1", Version::V311),
+        ("MQTT-3.14.4-2", Version::V5),
+    ],
     summary: "After sending DISCONNECT the client closes the network connection (judged when the server has to close it a second or more later).",
 };
 

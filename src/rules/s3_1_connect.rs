@@ -5,7 +5,7 @@
 
 use super::common::{packet, pick, ALL};
 use super::{Finding, Interest, Rule, RuleMeta};
-use crate::codec::{Packet, PacketType};
+use crate::codec::{Packet, PacketType, Version};
 use crate::event::{ClosedBy, Direction, Event, EventKind, Side};
 use crate::session::{Phase, Session};
 
@@ -14,6 +14,7 @@ static FIRST_META: RuleMeta = RuleMeta {
     statements: &["MQTT-3.1.0-1"],
     actor: Side::Client,
     versions: ALL,
+    only: &[],
     summary: "The first packet a client sends on a new connection is CONNECT.",
 };
 
@@ -54,6 +55,7 @@ static ONCE_META: RuleMeta = RuleMeta {
     statements: &["MQTT-3.1.0-2"],
     actor: Side::Client,
     versions: ALL,
+    only: &[],
     summary: "The client sends CONNECT only once per connection (a second CONNECT is a protocol violation).",
 };
 
@@ -92,6 +94,7 @@ static SECOND_CONNECT_META: RuleMeta = RuleMeta {
     statements: &["MQTT-3.1.0-2"],
     actor: Side::Server,
     versions: ALL,
+    only: &[],
     summary: "After a second CONNECT the server closes the connection: it answers nothing sent from then on.",
 };
 
@@ -178,6 +181,10 @@ static KEEP_ALIVE_META: RuleMeta = RuleMeta {
     statements: &["MQTT-3.1.2-23", "MQTT-3.1.2-20"],
     actor: Side::Client,
     versions: ALL,
+    only: &[
+        ("MQTT-3.1.2-23", Version::V311),
+        ("MQTT-3.1.2-20", Version::V5),
+    ],
     summary: "The client never stays silent longer than its Keep Alive (judged at 1.5x, at its next packet or when the server closes).",
 };
 

@@ -32,6 +32,21 @@ static META: RuleMeta = RuleMeta {
     ],
     actor: Side::Client,
     versions: ALL,
+    only: &[
+        ("MQTT-3.1.2-13", Version::V5),
+        ("MQTT-3.1.2-14", Version::V311),
+        ("MQTT-3.1.2-12", Version::V5),
+        ("MQTT-3.1.2-19", Version::V311),
+        ("MQTT-3.1.2-17", Version::V5),
+        ("MQTT-3.1.2-21", Version::V311),
+        ("MQTT-3.1.2-19", Version::V5),
+        ("MQTT-3.1.2-20", Version::V311),
+        ("MQTT-3.1.2-18", Version::V5),
+        ("MQTT-3.1.2-18", Version::V311),
+        ("MQTT-3.1.2-16", Version::V5),
+        ("MQTT-3.1.2-1", Version::V5),
+        ("MQTT-3.1.3-7", Version::V311),
+    ],
     summary: "CONNECT flags agree with its payload (Will, User Name, Password), the Client Identifier is present (empty only with CleanSession = 1 before 5.0), and a 5.0 CONNECT says \"MQTT\".",
 };
 

@@ -3,7 +3,7 @@
 
 use super::common::{packet, pick, ALL};
 use super::{Finding, Interest, Rule, RuleMeta};
-use crate::codec::{Packet, PacketType};
+use crate::codec::{Packet, PacketType, Version};
 use crate::event::{Direction, Event, Side};
 use crate::session::Session;
 
@@ -12,6 +12,7 @@ static FIRST_META: RuleMeta = RuleMeta {
     statements: &["MQTT-3.2.0-1"],
     actor: Side::Server,
     versions: ALL,
+    only: &[],
     summary: "The first packet the server sends is CONNACK (5.0: or AUTH).",
 };
 
@@ -56,6 +57,10 @@ static REFUSED_META: RuleMeta = RuleMeta {
     statements: &["MQTT-3.2.2-4", "MQTT-3.2.2-6"],
     actor: Side::Server,
     versions: ALL,
+    only: &[
+        ("MQTT-3.2.2-4", Version::V311),
+        ("MQTT-3.2.2-6", Version::V5),
+    ],
     summary: "A CONNACK with a non-zero code has Session Present = 0.",
 };
 

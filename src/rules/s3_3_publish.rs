@@ -3,7 +3,7 @@
 
 use super::common::{own_publish, packet, pick, sending, sent_publish, ALL};
 use super::{Finding, Interest, Rule, RuleMeta};
-use crate::codec::{Packet, PacketType};
+use crate::codec::{Packet, PacketType, Version};
 use crate::event::{Direction, Event, Side};
 use crate::session::{Reuse, Session};
 use crate::topic;
@@ -13,6 +13,7 @@ static NODUP_CLIENT: RuleMeta = RuleMeta {
     statements: &["MQTT-3.3.1-2"],
     actor: Side::Client,
     versions: ALL,
+    only: &[],
     summary: "A QoS 0 PUBLISH from the client has DUP = 0.",
 };
 static NODUP_SERVER: RuleMeta = RuleMeta {
@@ -20,6 +21,7 @@ static NODUP_SERVER: RuleMeta = RuleMeta {
     statements: &["MQTT-3.3.1-2"],
     actor: Side::Server,
     versions: ALL,
+    only: &[],
     summary: "A QoS 0 PUBLISH from the server has DUP = 0.",
 };
 
@@ -67,6 +69,7 @@ static WILD_CLIENT: RuleMeta = RuleMeta {
     statements: &["MQTT-3.3.2-2", "MQTT-4.7.1-1"],
     actor: Side::Client,
     versions: ALL,
+    only: &[],
     summary: "The topic name of a client PUBLISH contains no '#' or '+'.",
 };
 static WILD_SERVER: RuleMeta = RuleMeta {
@@ -74,6 +77,7 @@ static WILD_SERVER: RuleMeta = RuleMeta {
     statements: &["MQTT-3.3.2-2", "MQTT-4.7.1-1"],
     actor: Side::Server,
     versions: ALL,
+    only: &[],
     summary: "The topic name of a server PUBLISH contains no '#' or '+'.",
 };
 
@@ -120,6 +124,7 @@ static RESEND_CLIENT: RuleMeta = RuleMeta {
     statements: &["MQTT-3.3.1-1"],
     actor: Side::Client,
     versions: ALL,
+    only: &[],
     summary: "A PUBLISH the client re-sends while its packet id is in flight has DUP = 1.",
 };
 static RESEND_SERVER: RuleMeta = RuleMeta {
@@ -127,6 +132,7 @@ static RESEND_SERVER: RuleMeta = RuleMeta {
     statements: &["MQTT-3.3.1-1"],
     actor: Side::Server,
     versions: ALL,
+    only: &[],
     summary: "A PUBLISH the server re-sends while its packet id is in flight has DUP = 1.",
 };
 
@@ -182,6 +188,7 @@ static MATCH_META: RuleMeta = RuleMeta {
     statements: &["MQTT-3.3.2-3"],
     actor: Side::Server,
     versions: ALL,
+    only: &[],
     summary: "On a clean session, every PUBLISH the server sends matches a filter the client subscribed to.",
 };
 
@@ -240,6 +247,10 @@ static QOS_META: RuleMeta = RuleMeta {
     statements: &["MQTT-3.8.4-6", "MQTT-3.8.4-8"],
     actor: Side::Server,
     versions: ALL,
+    only: &[
+        ("MQTT-3.8.4-6", Version::V311),
+        ("MQTT-3.8.4-8", Version::V5),
+    ],
     summary: "On a clean session, the server delivers at no higher QoS than the best matching subscription was granted (or requested, before its SUBACK).",
 };
 

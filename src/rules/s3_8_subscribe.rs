@@ -3,7 +3,7 @@
 
 use super::common::{id_list, packet, pick, ALL};
 use super::{Finding, Interest, Rule, RuleMeta};
-use crate::codec::{Packet, PacketType};
+use crate::codec::{Packet, PacketType, Version};
 use crate::event::{Direction, Event, Side};
 use crate::session::Session;
 
@@ -12,6 +12,10 @@ static ID_META: RuleMeta = RuleMeta {
     statements: &["MQTT-3.8.4-2", "MQTT-2.3.1-7", "MQTT-2.2.1-6"],
     actor: Side::Server,
     versions: ALL,
+    only: &[
+        ("MQTT-2.3.1-7", Version::V311),
+        ("MQTT-2.2.1-6", Version::V5),
+    ],
     summary: "A SUBACK carries the packet id of an outstanding SUBSCRIBE.",
 };
 
@@ -59,6 +63,11 @@ static CODES_META: RuleMeta = RuleMeta {
     ],
     actor: Side::Server,
     versions: ALL,
+    only: &[
+        ("MQTT-3.8.4-5", Version::V311),
+        ("MQTT-3.8.4-6", Version::V5),
+        ("MQTT-3.8.4-7", Version::V5),
+    ],
     summary: "A SUBACK has one defined code per filter of its SUBSCRIBE, granting no more than the requested QoS.",
 };
 

@@ -17,6 +17,7 @@ static META: RuleMeta = RuleMeta {
     statements: &["MQTT-4.6.0-2", "MQTT-4.6.0-3", "MQTT-4.6.0-4"],
     actor: Side::Client,
     versions: ALL,
+    only: &[],
     summary: "The client sends PUBACKs and PUBRECs in the order the server's QoS 1 and QoS 2 PUBLISHes arrived, and PUBRELs in the order the PUBRECs arrived.",
 };
 

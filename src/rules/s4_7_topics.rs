@@ -3,7 +3,7 @@
 
 use super::common::{packet, ALL};
 use super::{Finding, Interest, Rule, RuleMeta};
-use crate::codec::{Packet, PacketType};
+use crate::codec::{Packet, PacketType, Version};
 use crate::event::{Direction, Event, Side};
 use crate::session::Session;
 use crate::topic::{self, Invalid};
@@ -13,6 +13,7 @@ static DOLLAR_META: RuleMeta = RuleMeta {
     statements: &["MQTT-4.7.2-1"],
     actor: Side::Server,
     versions: ALL,
+    only: &[],
     summary: "On a clean session, the server does not deliver a '$' topic only through filters starting with '#' or '+'.",
 };
 
@@ -75,6 +76,12 @@ static FILTER_META: RuleMeta = RuleMeta {
     statements: &["MQTT-4.7.1-2", "MQTT-4.7.1-3", "MQTT-4.7.3-1", "MQTT-4.7.1-1"],
     actor: Side::Client,
     versions: ALL,
+    only: &[
+        ("MQTT-4.7.1-1", Version::V5),
+        ("MQTT-4.7.1-2", Version::V311),
+        ("MQTT-4.7.1-2", Version::V5),
+        ("MQTT-4.7.1-3", Version::V311),
+    ],
     summary: "Topic filters in SUBSCRIBE and UNSUBSCRIBE are non-empty and use '#' and '+' only as whole levels ('#' last).",
 };
 

@@ -17,6 +17,7 @@ static META: RuleMeta = RuleMeta {
     statements: &["MQTT-4.8.0-1"],
     actor: Side::Client,
     versions: &[Version::V31, Version::V311],
+    only: &[],
     summary: "The client closes the connection on a malformed packet from the server rather than acknowledging it.",
 };
 

@@ -9,7 +9,7 @@ use std::hash::{Hash, Hasher};
 
 use super::common::{packet, pick, sending, unreliable_for, ALL};
 use super::{Finding, Interest, Rule, RuleMeta};
-use crate::codec::{Packet, PacketType};
+use crate::codec::{Packet, PacketType, Version};
 use crate::event::{Direction, Event, Side};
 use crate::session::{other, Session, Stage};
 
@@ -18,6 +18,10 @@ static SERVER_META: RuleMeta = RuleMeta {
     statements: &["MQTT-4.3.3-2", "MQTT-3.3.4-1", "MQTT-4.3.3-8"],
     actor: Side::Server,
     versions: ALL,
+    only: &[
+        ("MQTT-4.3.3-2", Version::V311),
+        ("MQTT-4.3.3-8", Version::V5),
+    ],
     summary: "The server acknowledges a QoS 1 PUBLISH with PUBACK and a QoS 2 PUBLISH with PUBREC, not the other.",
 };
 static CLIENT_META: RuleMeta = RuleMeta {
@@ -25,6 +29,10 @@ static CLIENT_META: RuleMeta = RuleMeta {
     statements: &["MQTT-4.3.3-2", "MQTT-3.3.4-1", "MQTT-4.3.3-8"],
     actor: Side::Client,
     versions: ALL,
+    only: &[
+        ("MQTT-4.3.3-2", Version::V311),
+        ("MQTT-4.3.3-8", Version::V5),
+    ],
     summary: "The client acknowledges a QoS 1 PUBLISH with PUBACK and a QoS 2 PUBLISH with PUBREC, not the other.",
 };
 
@@ -99,6 +107,11 @@ static SENDER_META: RuleMeta = RuleMeta {
     statements: &["MQTT-4.3.3-1", "MQTT-4.3.3-3", "MQTT-4.3.3-6"],
     actor: Side::Client,
     versions: ALL,
+    only: &[
+        ("MQTT-4.3.3-1", Version::V311),
+        ("MQTT-4.3.3-3", Version::V5),
+        ("MQTT-4.3.3-6", Version::V5),
+    ],
     summary: "As QoS 2 sender the client sends PUBREL only after the PUBREC, and never re-sends a PUBLISH once it has sent its PUBREL.",
 };
 

@@ -13,6 +13,7 @@ static BINARY_CLIENT: RuleMeta = RuleMeta {
     statements: &["MQTT-6.0.0-1"],
     actor: Side::Client,
     versions: ALL,
+    only: &[],
     summary: "Over WebSocket, the client sends MQTT bytes in binary frames, never in text frames.",
 };
 static BINARY_SERVER: RuleMeta = RuleMeta {
@@ -20,6 +21,7 @@ static BINARY_SERVER: RuleMeta = RuleMeta {
     statements: &["MQTT-6.0.0-1"],
     actor: Side::Server,
     versions: ALL,
+    only: &[],
     summary: "Over WebSocket, the server sends MQTT bytes in binary frames, never in text frames.",
 };
 

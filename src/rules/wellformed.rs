@@ -35,11 +35,32 @@ const STATEMENTS: &[&str] = &[
     "MQTT-1.5.5-1",
 ];
 
+/// Statements of [`STATEMENTS`] cited for one version family only.
+const ONLY: &[(&str, Version)] = &[
+    ("MQTT-2.2.2-1", Version::V311),
+    ("MQTT-2.1.3-1", Version::V5),
+    ("MQTT-1.5.3-1", Version::V311),
+    ("MQTT-1.5.4-1", Version::V5),
+    ("MQTT-1.5.3-2", Version::V311),
+    ("MQTT-1.5.4-2", Version::V5),
+    ("MQTT-2.3.1-1", Version::V311),
+    ("MQTT-2.2.1-3", Version::V5),
+    ("MQTT-2.2.1-4", Version::V5),
+    ("MQTT-3.8.3-3", Version::V311),
+    ("MQTT-3.8.3-2", Version::V5),
+    ("MQTT-3.2.2-1", Version::V5),
+    ("MQTT-3.1.2-22", Version::V311),
+    ("MQTT-3-8.3-4", Version::V311),
+    ("MQTT-3.8.3-5", Version::V5),
+    ("MQTT-1.5.5-1", Version::V5),
+];
+
 static CLIENT_META: RuleMeta = RuleMeta {
     name: "client-packets-well-formed",
     statements: STATEMENTS,
     actor: Side::Client,
     versions: ALL,
+    only: ONLY,
     summary:
         "Packets the client sends have valid reserved flags, QoS, strings, packet ids and payloads.",
 };
@@ -49,6 +70,7 @@ static SERVER_META: RuleMeta = RuleMeta {
     statements: STATEMENTS,
     actor: Side::Server,
     versions: ALL,
+    only: ONLY,
     summary:
         "Packets the server sends have valid reserved flags, QoS, strings, packet ids and payloads.",
 };
