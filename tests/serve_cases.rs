@@ -1,8 +1,9 @@
 //! Device cases (`mqttspec serve CASES…`, the suite playing the broker):
 //! mosquitto_pub / mosquitto_sub and the Paho Python client driven through
-//! `--exec` pass every case but their real deviations; a faulty device of
-//! our own (this test, on a raw socket) fails each case naming the
-//! statement it breaks.
+//! `--exec` pass every case but their real deviations and the cases their
+//! driver declares not applicable (skipped, with the reason); a faulty
+//! device of our own (this test, on a raw socket) fails each case naming
+//! the statement it breaks.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -15,7 +16,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use mqttspec::codec::{
-    encode, encode_with, Ack, Connect, Overrides, Packet, Publish, Subscribe, Text, Version,
+    encode, encode_with, Ack, Connect, Overrides, Packet, Publish, Subscribe, Text, Unsubscribe,
+    Version,
 };
 use rstest::rstest;
 
@@ -24,19 +26,28 @@ const DRIVER: &str =
 
 use common::serve::Served as Serve;
 
-/// The faulty device's connection to the suite.
-fn device(serve: &Serve) -> Device {
+/// The faulty device's connection to the suite, speaking `version`.
+fn device(serve: &Serve, version: Version) -> Device {
     let s = TcpStream::connect(("127.0.0.1", serve.port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    Device(s)
+    Device(s, version)
 }
 
 /// A device of our own on a raw socket.
-struct Device(TcpStream);
+struct Device(TcpStream, Version);
 
 impl Device {
     fn send(&mut self, p: &Packet) {
-        self.0.write_all(&encode(p, Version::V311)).unwrap();
+        self.0.write_all(&encode(p, self.1)).unwrap();
+    }
+
+    /// `p` with these fixed-header flags instead of its own.
+    fn send_with_flags(&mut self, p: &Packet, flags: u8) {
+        let o = Overrides {
+            flags: Some(flags),
+            ..Overrides::default()
+        };
+        self.0.write_all(&encode_with(p, self.1, &o)).unwrap();
     }
 
     /// The next packet from the suite (fixed header + body).
@@ -50,12 +61,26 @@ impl Device {
     }
 
     fn connect(&mut self, keep_alive: u16) {
+        assert_eq!(self.connect_as(true, keep_alive), [0x20, 0x02, 0x00, 0x00]);
+    }
+
+    /// CONNECT at the device's version; the CONNACK.
+    fn connect_as(&mut self, clean_session: bool, keep_alive: u16) -> Vec<u8> {
         self.send(&Packet::Connect(Connect {
+            protocol_level: self.1.level(),
             client_id: Text::from("faulty"),
+            clean_session,
             keep_alive,
             ..Connect::default()
         }));
-        assert_eq!(self.recv(), [0x20, 0x02, 0x00, 0x00]);
+        let connack = self.recv();
+        assert_eq!(connack[0], 0x20, "CONNACK");
+        connack
+    }
+
+    /// CONNECT with CleanSession 0; whether the CONNACK says Session Present.
+    fn connect_persistent(&mut self) -> bool {
+        self.connect_as(false, 60)[2] & 1 == 1
     }
 
     fn subscribe(&mut self, qos: u8) {
@@ -65,6 +90,11 @@ impl Device {
 
     /// Wait until the suite closes the connection (the case ended).
     fn until_closed(mut self) {
+        self.wait_closed();
+    }
+
+    /// Read (and forget) whatever comes until the suite closes.
+    fn wait_closed(&mut self) {
         let mut buf = [0u8; 256];
         while let Ok(n) = self.0.read(&mut buf) {
             if n == 0 {
@@ -91,7 +121,7 @@ fn real_client_passes(driver: &str, deviations: &str, client: &str) {
     let serve = Serve::start(&["--exec", driver]);
     let (code, out, report) = serve.finish();
     let cases = report["cases"].as_array().unwrap();
-    assert!(cases.len() >= 24, "{out}");
+    assert!(cases.len() >= 38, "{out}");
     let known = common::deviations::load(deviations);
     let problems = common::deviations::check(&report, &known, client);
     assert!(problems.is_empty(), "{}\n\n{out}", problems.join("\n"));
@@ -152,9 +182,76 @@ enum Fault {
     PubacksReversed,
     PubrecsReversed,
     PubrecForQos1,
+    UnsubscribeWithBadFlags,
+    EmptyUnsubscribe,
+    /// UNSUBSCRIBE under the id of the SUBSCRIBE still awaiting SUBACK.
+    UnsubscribeReusesSubscribeId,
+    /// Publishes at this QoS on a persistent session; after the suite's
+    /// drop it reconnects and re-sends the PUBLISH with DUP = 0.
+    ResendsWithoutDup(u8),
+    /// ... and publishes the message anew under another packet id.
+    PublishesAnewAfterReconnect,
+    /// QoS 2 up to PUBREL; after the drop it reconnects and sends nothing.
+    NoPubrelAfterReconnect,
+    /// ... and re-sends the released PUBLISH along with the PUBREL.
+    ResendsPublishAfterPubrel,
+    /// MQTT 5.0 from here on.
+    V5PublishBeforeConnect,
+    V5DupOnFirstQos1,
+    /// QoS 2 PUBLISH under Maximum QoS 1, then it closes.
+    PublishesAboveMaximumQos,
+    ExceedsReceiveMaximum,
+    /// Retained PUBLISH under Retain Available 0, then it closes.
+    RetainsAnyway,
+    /// Keeps to its own Keep Alive (60 s), not the server's.
+    IgnoresServerKeepAlive,
+    /// Goes on publishing after a refusing CONNACK.
+    PublishesAfterRefusal,
 }
 
-fn misbehave(fault: Fault, mut d: Device) {
+impl Fault {
+    fn version(self) -> Version {
+        use Fault::*;
+        match self {
+            V5PublishBeforeConnect
+            | V5DupOnFirstQos1
+            | PublishesAboveMaximumQos
+            | ExceedsReceiveMaximum
+            | RetainsAnyway
+            | IgnoresServerKeepAlive
+            | PublishesAfterRefusal => Version::V5,
+            _ => Version::V311,
+        }
+    }
+}
+
+/// A PUBLISH id 1 at `qos` on a persistent session, left unacknowledged
+/// (the suite drops the connection), then the reconnection.
+fn publish_then_reconnect(mut d: Device, serve: &Serve, qos: u8) -> Device {
+    assert!(!d.connect_persistent(), "no session yet");
+    d.send(&publish(qos, false, 1));
+    reconnect(d, serve)
+}
+
+/// A QoS 2 flow cut after the device's PUBREL, then the reconnection.
+fn pubrel_then_reconnect(mut d: Device, serve: &Serve) -> Device {
+    assert!(!d.connect_persistent(), "no session yet");
+    d.send(&publish(2, false, 1));
+    assert_eq!(d.recv(), [0x50, 0x02, 0x00, 0x01], "PUBREC 1");
+    d.send(&Packet::Pubrel(Ack::new(1)));
+    reconnect(d, serve)
+}
+
+/// Once the suite has dropped `d`, connect again on the persistent session.
+fn reconnect(mut d: Device, serve: &Serve) -> Device {
+    d.wait_closed();
+    let mut again = device(serve, Version::V311);
+    assert!(again.connect_persistent(), "session present");
+    again
+}
+
+fn misbehave(fault: Fault, serve: &Serve) {
+    let mut d = device(serve, fault.version());
     match fault {
         Fault::PublishBeforeConnect => d.send(&publish(0, false, 0)),
         Fault::DupOnFirstQos1 => {
@@ -217,13 +314,7 @@ fn misbehave(fault: Fault, mut d: Device) {
         }
         Fault::SubscribeWithBadFlags => {
             d.connect(60);
-            let sub = Packet::Subscribe(Subscribe::new(1, &[("#", 1)]));
-            let flags = Overrides {
-                flags: Some(0),
-                ..Overrides::default()
-            };
-            d.0.write_all(&encode_with(&sub, Version::V311, &flags))
-                .unwrap();
+            d.send_with_flags(&Packet::Subscribe(Subscribe::new(1, &[("#", 1)])), 0);
         }
         Fault::ConnectUserNameFlagWithoutName => {
             // CONNECT: clean session and user name flag, client id "id",
@@ -233,8 +324,7 @@ fn misbehave(fault: Fault, mut d: Device) {
                 b'i', b'd',
             ])
             .unwrap();
-            assert_eq!(d.recv(), [0x20, 0x02, 0x00, 0x00]);
-            d.send(&publish(0, false, 0));
+            // The suite's CONNECT step finds no user name "device" here.
         }
         Fault::PubrelBeforePubrec => {
             d.connect(60);
@@ -300,6 +390,80 @@ fn misbehave(fault: Fault, mut d: Device) {
                 payload: Bytes::from_static(b"x"),
                 ..Publish::default()
             }));
+        }
+        Fault::UnsubscribeWithBadFlags => {
+            d.connect(60);
+            d.subscribe(1);
+            let unsub = Packet::Unsubscribe(Unsubscribe {
+                packet_id: 2,
+                filters: vec![Text::from("#")],
+                ..Unsubscribe::default()
+            });
+            d.send_with_flags(&unsub, 0);
+        }
+        Fault::EmptyUnsubscribe => {
+            d.connect(60);
+            d.subscribe(1);
+            d.send(&Packet::Unsubscribe(Unsubscribe {
+                packet_id: 2,
+                ..Unsubscribe::default()
+            }));
+        }
+        Fault::UnsubscribeReusesSubscribeId => {
+            d.connect(60);
+            d.send(&Packet::Subscribe(Subscribe::new(1, &[("#", 1)])));
+            d.send(&Packet::Unsubscribe(Unsubscribe {
+                packet_id: 1,
+                filters: vec![Text::from("#")],
+                ..Unsubscribe::default()
+            }));
+        }
+        Fault::ResendsWithoutDup(qos) => {
+            d = publish_then_reconnect(d, serve, qos);
+            d.send(&publish(qos, false, 1));
+        }
+        Fault::PublishesAnewAfterReconnect => {
+            d = publish_then_reconnect(d, serve, 1);
+            d.send(&publish(1, false, 2));
+        }
+        Fault::NoPubrelAfterReconnect => d = pubrel_then_reconnect(d, serve),
+        Fault::ResendsPublishAfterPubrel => {
+            d = pubrel_then_reconnect(d, serve);
+            d.send(&publish(2, true, 1));
+            d.send(&Packet::Pubrel(Ack::new(1)));
+        }
+        Fault::V5PublishBeforeConnect => d.send(&publish(0, false, 0)),
+        Fault::V5DupOnFirstQos1 => {
+            d.connect_as(true, 60);
+            d.send(&publish(1, true, 5));
+        }
+        Fault::PublishesAboveMaximumQos => {
+            d.connect_as(true, 60);
+            d.send(&publish(2, false, 1));
+            return;
+        }
+        Fault::ExceedsReceiveMaximum => {
+            d.connect_as(true, 60);
+            d.send(&publish(1, false, 1));
+            d.send(&publish(1, false, 2));
+        }
+        Fault::RetainsAnyway => {
+            d.connect_as(true, 60);
+            d.send(&Packet::Publish(Publish {
+                retain: true,
+                topic: Text::from("t"),
+                payload: Bytes::from_static(b"x"),
+                ..Publish::default()
+            }));
+            return;
+        }
+        Fault::IgnoresServerKeepAlive => {
+            d.connect_as(true, 60);
+            d.subscribe(0);
+        }
+        Fault::PublishesAfterRefusal => {
+            assert_eq!(d.connect_as(true, 60)[3], 0x87, "refused");
+            d.send(&publish(0, false, 0));
         }
     }
     d.until_closed();
@@ -382,13 +546,95 @@ fn misbehave(fault: Fault, mut d: Device) {
     "device-granted-lower-qos",
     "MQTT-4.3.2-2"
 )]
+#[case::unsubscribe_bad_flags(
+    Fault::UnsubscribeWithBadFlags,
+    "device-unsubscribe-well-formed",
+    "MQTT-3.10.1-1"
+)]
+#[case::empty_unsubscribe(
+    Fault::EmptyUnsubscribe,
+    "device-unsubscribe-well-formed",
+    "MQTT-3.10.3-2"
+)]
+#[case::unsubscribe_id_in_use(
+    Fault::UnsubscribeReusesSubscribeId,
+    "device-unsubscribe-new-packet-id",
+    "MQTT-2.3.1-2"
+)]
+#[case::qos1_resent_without_dup(
+    Fault::ResendsWithoutDup(1),
+    "device-resends-qos1-after-reconnect",
+    "MQTT-3.3.1-1"
+)]
+#[case::qos1_not_resent(
+    Fault::PublishesAnewAfterReconnect,
+    "device-resends-qos1-after-reconnect",
+    "MQTT-4.4.0-1"
+)]
+#[case::qos2_resent_without_dup(
+    Fault::ResendsWithoutDup(2),
+    "device-resends-qos2-publish-after-reconnect",
+    "MQTT-3.3.1-1"
+)]
+#[case::pubrel_not_resent(
+    Fault::NoPubrelAfterReconnect,
+    "device-resends-pubrel-after-reconnect",
+    "MQTT-4.4.0-1"
+)]
+#[case::publish_resent_after_pubrel(
+    Fault::ResendsPublishAfterPubrel,
+    "device-resends-pubrel-after-reconnect",
+    "MQTT-4.3.3-1"
+)]
+#[case::keeps_qos3(Fault::KeepsConnection, "device-qos3-publish-closes", "MQTT-3.3.1-4")]
+#[case::keeps_invalid_utf8(
+    Fault::KeepsConnection,
+    "device-invalid-utf8-topic-closes",
+    "MQTT-1.5.3-1"
+)]
+#[case::keeps_null_character(
+    Fault::KeepsConnection,
+    "device-null-character-topic-closes",
+    "MQTT-1.5.3-2"
+)]
+#[case::v5_connect_first(
+    Fault::V5PublishBeforeConnect,
+    "device-v5-connect-first",
+    "MQTT-3.1.0-1"
+)]
+#[case::v5_dup_on_first_send(Fault::V5DupOnFirstQos1, "device-v5-connect-first", "MQTT-4.3.2-2")]
+#[case::above_maximum_qos(
+    Fault::PublishesAboveMaximumQos,
+    "device-v5-maximum-qos",
+    "MQTT-3.2.2-11"
+)]
+#[case::beyond_receive_maximum(
+    Fault::ExceedsReceiveMaximum,
+    "device-v5-receive-maximum",
+    "MQTT-3.3.4-7"
+)]
+#[case::retain_not_available(
+    Fault::RetainsAnyway,
+    "device-v5-retain-not-available",
+    "MQTT-3.2.2-14"
+)]
+#[case::own_keep_alive(
+    Fault::IgnoresServerKeepAlive,
+    "device-v5-server-keep-alive",
+    "MQTT-3.1.2-21"
+)]
+#[case::publishes_after_refusal(
+    Fault::PublishesAfterRefusal,
+    "device-v5-refused-connack-closes",
+    "MQTT-4.13.2-1"
+)]
 fn faulty_device_fails_the_case_naming_the_statement(
     #[case] fault: Fault,
     #[case] case_id: &str,
     #[case] statement: &str,
 ) {
     let serve = Serve::start(&["--case", case_id]);
-    misbehave(fault, device(&serve));
+    misbehave(fault, &serve);
     let (code, out, report) = serve.finish();
     let c = &report["cases"][0];
     assert_eq!(c["id"], case_id);

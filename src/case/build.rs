@@ -318,6 +318,26 @@ pub fn match_packet(p: &RawPacket, got: &Decoded, ctx: &mut Context) -> Result<(
             cmp("retain", p.retain, pb.retain)?;
             cmp("dup", p.dup, pb.dup)?;
         }
+        Packet::Connect(c) => {
+            if let Some(t) = &p.protocol_name {
+                let want = ctx.text(t)?;
+                if want != c.protocol_name {
+                    return Err(format!(
+                        "protocol_name is {:?}, expected {:?}",
+                        c.protocol_name, want
+                    ));
+                }
+            }
+            cmp("protocol_level", p.protocol_level, c.protocol_level)?;
+            cmp("clean_session", p.clean_session, c.clean_session)?;
+            cmp("keep_alive", p.keep_alive, c.keep_alive)?;
+            if let Some(t) = &p.username {
+                let want = ctx.text(t)?;
+                if Some(&want) != c.username.as_ref() {
+                    return Err(format!("username is {:?}, expected {:?}", c.username, want));
+                }
+            }
+        }
         Packet::Connack(c) => {
             cmp("code", p.code, c.code)?;
             cmp("session_present", p.session_present, c.session_present())?;
@@ -374,4 +394,48 @@ fn opt(v: Option<i64>) -> String {
 fn hexlist(v: &[u8]) -> String {
     let items: Vec<String> = v.iter().map(|c| format!("0x{c:02x}")).collect();
     format!("[{}]", items.join(", "))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::codec::{decode, encode};
+
+    fn pattern(toml_text: &str) -> RawPacket {
+        toml::from_str(toml_text).unwrap()
+    }
+
+    #[test]
+    fn connect_patterns_compare_what_they_name() {
+        let got = decode(
+            encode(
+                &Packet::Connect(Connect {
+                    protocol_level: 5,
+                    clean_session: false,
+                    keep_alive: 5,
+                    username: Some(Text::from("device")),
+                    client_id: Text::from("c"),
+                    ..Connect::default()
+                }),
+                Version::V5,
+            )
+            .into(),
+            Version::V5,
+        );
+        let mut ctx = Context::default();
+        let ok = "type = \"connect\"\nprotocol_level = 5\nclean_session = false\nkeep_alive = 5\nusername = \"device\"\nprotocol_name = \"MQTT\"";
+        assert_eq!(match_packet(&pattern(ok), &got, &mut ctx), Ok(()));
+        for (field, want) in [
+            ("protocol_level", "protocol_level = 4"),
+            ("clean_session", "clean_session = true"),
+            ("keep_alive", "keep_alive = 60"),
+            ("username", "username = \"other\""),
+            ("protocol_name", "protocol_name = \"MQIsdp\""),
+        ] {
+            let p = pattern(&format!("type = \"connect\"\n{want}"));
+            let e = match_packet(&p, &got, &mut ctx).unwrap_err();
+            assert!(e.starts_with(field), "{want}: {e}");
+        }
+    }
 }

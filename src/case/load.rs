@@ -341,6 +341,7 @@ fn validate_step(
         ("override", s.overrides.is_some()),
         ("one_of", s.one_of.is_some()),
         ("within_ms", s.within_ms.is_some()),
+        ("keep", s.keep.is_some()),
         ("ws_split", s.ws_split.is_some()),
         ("ws_text", s.ws_text.is_some()),
         ("ws_join_next", s.ws_join_next.is_some()),
@@ -368,7 +369,7 @@ fn validate_step(
                 name,
                 "packet" | "hex" | "override" | "ws_split" | "ws_text" | "ws_join_next"
             ),
-            "expect" => matches!(name, "packet" | "one_of" | "within_ms"),
+            "expect" => matches!(name, "packet" | "one_of" | "within_ms" | "keep"),
             "expect_none" => matches!(name, "packet" | "within_ms"),
             "expect_close" | "accept" => name == "within_ms",
             "connect" => !matches!(name, "packet" | "hex" | "override" | "one_of"),
@@ -526,6 +527,7 @@ fn validate_step(
                 conn: conn.clone(),
                 alternatives,
                 within: within(super::DEFAULT_WITHIN),
+                keep: s.keep == Some(true),
             }
         }
         "expect_none" => {
@@ -638,9 +640,10 @@ fn validate_alternative(a: &RawAlternative) -> Result<Alternative, String> {
     let grade = match a.grade.as_deref() {
         None | Some("pass") => Grade::Pass,
         Some("non-strict") => Grade::NonStrict,
+        Some("inconclusive") => Grade::Inconclusive,
         Some(g) => {
             return Err(format!(
-                "unknown grade `{g}`: expected \"pass\" or \"non-strict\""
+                "unknown grade `{g}`: expected \"pass\", \"non-strict\" or \"inconclusive\""
             ))
         }
     };
@@ -804,6 +807,46 @@ packet = { type = "connack", code = 0 }
         assert!(e.contains("`accept` applies to device cases"), "{e}");
         let e = err(&DEVICE.replace("role = \"device\"\n", ""));
         assert!(e.contains("`trigger` applies to device cases"), "{e}");
+    }
+
+    #[test]
+    fn keep_applies_to_expect_steps_only() {
+        let c = parse_case(
+            Path::new("c.toml"),
+            &GOOD.replace(
+                "suback\", packet_id = 7 }",
+                "suback\", packet_id = 7 }\nkeep = true",
+            ),
+        )
+        .unwrap();
+        assert!(matches!(
+            c.steps[2].action,
+            Action::Expect { keep: true, .. }
+        ));
+        let c = parse_case(Path::new("c.toml"), GOOD).unwrap();
+        assert!(matches!(
+            c.steps[2].action,
+            Action::Expect { keep: false, .. }
+        ));
+        let e = err(&GOOD.replace("send = \"a\"\n", "send = \"a\"\nkeep = true\n"));
+        assert!(e.starts_with("c.toml:10:1:"), "{e}");
+        assert!(e.contains("`keep` does not apply to a `send` step"), "{e}");
+    }
+
+    #[test]
+    fn alternatives_may_be_graded_inconclusive() {
+        let text = GOOD.replace(
+            "packet = { type = \"suback\", packet_id = 7 }",
+            "one_of = [{ packet = { type = \"suback\", packet_id = 7 } }, { close = true, grade = \"inconclusive\", note = \"n\" }]",
+        );
+        let c = parse_case(Path::new("c.toml"), &text).unwrap();
+        let Action::Expect { alternatives, .. } = &c.steps[2].action else {
+            panic!("{:?}", c.steps[2].action)
+        };
+        assert_eq!(alternatives[1].grade, Grade::Inconclusive);
+        let e = err(&text.replace("\"inconclusive\"", "\"maybe\""));
+        assert!(e.starts_with("c.toml:14:1: unknown grade `maybe`"), "{e}");
+        assert!(e.contains("\"inconclusive\""), "{e}");
     }
 
     #[test]

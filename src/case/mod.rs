@@ -126,6 +126,9 @@ pub enum Action {
         conn: String,
         alternatives: Vec<Alternative>,
         within: Duration,
+        /// The matched packet stays for later steps (one packet checked
+        /// against several statements, a step each).
+        keep: bool,
     },
     ExpectNone {
         conn: String,
@@ -192,6 +195,9 @@ pub enum Send {
 pub enum Grade {
     Pass,
     NonStrict,
+    /// The outcome says the case's premise does not hold (e.g. the device
+    /// did not ask for what the trigger asked of it): nothing is concluded.
+    Inconclusive,
 }
 
 /// One acceptable outcome of an `expect` step.

@@ -70,6 +70,10 @@ pub struct RawStep {
     pub overrides: Option<RawOverrides>,
     pub one_of: Option<Vec<RawAlternative>>,
     pub within_ms: Option<u64>,
+    /// `expect` only: the matched packet stays for the following steps, so
+    /// that each of its properties can be checked in a step of its own
+    /// (and a failure names that step's statement).
+    pub keep: Option<bool>,
     /// WebSocket only (`send`, `connect`): cut the bytes into binary frames
     /// of these sizes, the rest in one last frame.
     pub ws_split: Option<Vec<usize>>,

@@ -15,6 +15,7 @@ pub mod s3_14_disconnect;
 pub mod s3_1_connect;
 pub mod s3_1_connect_payload;
 pub mod s3_2_connack;
+pub mod s3_2_connack_limits;
 pub mod s3_3_publish;
 pub mod s3_8_subscribe;
 pub mod s4_6_ordering;

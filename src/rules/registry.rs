@@ -3,9 +3,9 @@
 use super::{
     s2_packet_ids as ids, s3_10_unsubscribe as unsub, s3_12_ping as ping, s3_14_disconnect as disc,
     s3_1_connect as connect, s3_1_connect_payload as connect_payload, s3_2_connack as connack,
-    s3_3_publish as publish, s3_8_subscribe as sub, s4_6_ordering as ordering,
-    s4_7_topics as topics, s4_8_errors as errors, s4_qos_flows as qos, s6_websocket as ws,
-    wellformed, Rule, RuleMeta,
+    s3_2_connack_limits as limits, s3_3_publish as publish, s3_8_subscribe as sub,
+    s4_6_ordering as ordering, s4_7_topics as topics, s4_8_errors as errors, s4_qos_flows as qos,
+    s6_websocket as ws, wellformed, Rule, RuleMeta,
 };
 
 /// A fresh instance of every rule (one set per connection).
@@ -20,6 +20,7 @@ pub fn all_rules() -> Vec<Box<dyn Rule>> {
         Box::new(connect::ServerStopsAfterSecondConnect::default()),
         Box::new(connack::FirstServerPacketIsConnack),
         Box::new(connack::RefusedConnackWithoutSession),
+        Box::new(limits::ClientWithinConnackLimits::default()),
         Box::new(publish::Qos0PublishWithoutDup::client()),
         Box::new(publish::Qos0PublishWithoutDup::server()),
         Box::new(publish::PublishTopicWithoutWildcards::client()),

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use tokio::time::timeout_at;
 
+mod accept;
+
 use super::conn::{Conn, Incoming};
 use super::recorder::Recorder;
 use super::refusal;
@@ -52,7 +54,7 @@ struct Exec<'a> {
     recorder: Recorder,
     next_id: u32,
     /// The `--exec` program of a device case, killed when the case ends.
-    triggered: Option<tokio::process::Child>,
+    triggered: Option<crate::run::trigger::Program>,
 }
 
 /// Outcome of one step.
@@ -115,7 +117,10 @@ pub async fn run_case(case: &Case, env: &CaseEnv) -> CaseReport {
                 format!("case deadline of {} ms exceeded", case.deadline.as_millis()),
             ),
         };
-        if out.result != Verdict::Pass && reason.is_none() {
+        if out.result == Verdict::Skip && reason.is_none() {
+            // Not applicable to this device: said as it is, no statement.
+            reason.clone_from(&out.message);
+        } else if out.result != Verdict::Pass && reason.is_none() {
             let statement = out.statement.unwrap_or(step.statement);
             if matches!(out.result, Verdict::Fail | Verdict::NonStrict) {
                 failed_statement = Some(statement);
@@ -135,7 +140,7 @@ pub async fn run_case(case: &Case, env: &CaseEnv) -> CaseReport {
         verdict = verdict.worst(out.result);
         let stop = matches!(
             out.result,
-            Verdict::Fail | Verdict::Error | Verdict::Inconclusive
+            Verdict::Fail | Verdict::Error | Verdict::Inconclusive | Verdict::Skip
         );
         steps.push(StepReport {
             step: n + 1,
@@ -196,8 +201,8 @@ pub async fn run_case(case: &Case, env: &CaseEnv) -> CaseReport {
     connections.sort_by_key(|c| c.id);
     // The device program goes first: a client library would otherwise
     // reconnect as soon as its connection is dropped.
-    if let Some(mut child) = ex.triggered.take() {
-        let _ = child.kill().await;
+    if let Some(mut program) = ex.triggered.take() {
+        program.kill().await;
     }
     for c in ex.conns.values_mut() {
         c.drop_now().await;
@@ -307,76 +312,6 @@ impl Exec<'_> {
         Ok(())
     }
 
-    /// Wait for the device to connect (starting the `--exec` program at the
-    /// case's first accept); the connection becomes `name`.
-    async fn accept(&mut self, name: &str, within: Duration) -> Result<StepOut, StepOut> {
-        let Some(listener) = self.env.listener.clone() else {
-            return Err(StepOut::with(
-                Verdict::Error,
-                "`accept` needs the suite to be the broker: run device cases with `mqttspec serve`",
-            ));
-        };
-        if let Some(old) = self.conns.get_mut(name) {
-            old.drop_now().await;
-        }
-        let client_id = self.client_id_for(name);
-        if let (Some(template), None) = (&self.env.exec, &self.triggered) {
-            // Connections left from an earlier case's program are not this
-            // case's device.
-            while let Ok(Ok(_stale)) = tokio::time::timeout(Duration::ZERO, listener.accept()).await
-            {
-            }
-            let command = crate::run::trigger::expand(
-                template,
-                &crate::run::trigger::Vars {
-                    host: &self.env.target.host,
-                    port: listener
-                        .local_addr()
-                        .map(|a| a.port())
-                        .unwrap_or(self.env.target.port),
-                    client_id: &client_id,
-                    topic: &self.ctx.topic_prefix,
-                    case: &self.case.id,
-                    trigger: self.case.trigger.as_deref().unwrap_or(""),
-                },
-            );
-            match crate::run::trigger::spawn(&command) {
-                Ok(child) => self.triggered = Some(child),
-                Err(e) => {
-                    return Err(StepOut::with(
-                        Verdict::Error,
-                        format!("cannot start `{command}`: {e}"),
-                    ))
-                }
-            }
-        }
-        let (tcp, _peer) = match tokio::time::timeout(within, listener.accept()).await {
-            Ok(Ok(a)) => a,
-            Ok(Err(e)) => return Err(StepOut::with(Verdict::Error, format!("accept failed: {e}"))),
-            Err(_) => {
-                return Ok(StepOut::with(
-                    Verdict::Inconclusive,
-                    format!(
-                        "the device did not connect within {} ms{}",
-                        within.as_millis(),
-                        match &self.case.trigger {
-                            Some(t) => format!(" (trigger: {t})"),
-                            None => String::new(),
-                        }
-                    ),
-                ))
-            }
-        };
-        let _ = tcp.set_nodelay(true);
-        let id = self.next_id;
-        self.next_id += 1;
-        let link = crate::transport::Link::Stream(Box::new(tcp));
-        let mut conn = Conn::start(id, name, link, self.recorder.clone());
-        conn.client_id = client_id;
-        self.conns.insert(name.to_string(), conn);
-        Ok(StepOut::pass())
-    }
-
     async fn step(&mut self, action: &Action) -> StepOut {
         match self.step_inner(action).await {
             Ok(o) | Err(o) => o,
@@ -445,7 +380,9 @@ impl Exec<'_> {
                             grade: Grade::Pass,
                             note: None,
                         };
-                        let mut out = self.expect(conn, &[alt], crate::case::DEFAULT_WITHIN).await;
+                        let mut out = self
+                            .expect(conn, &[alt], crate::case::DEFAULT_WITHIN, false)
+                            .await;
                         if out.result == Verdict::Fail && !explicit {
                             // The broker would not let us in: nothing about
                             // the statements under test can be concluded.
@@ -478,7 +415,8 @@ impl Exec<'_> {
                 conn,
                 alternatives,
                 within,
-            } => Ok(self.expect(conn, alternatives, *within).await),
+                keep,
+            } => Ok(self.expect(conn, alternatives, *within, *keep).await),
             Action::ExpectNone {
                 conn,
                 pattern,
@@ -489,7 +427,7 @@ impl Exec<'_> {
                     grade: Grade::Pass,
                     note: None,
                 };
-                Ok(self.expect(conn, &[alt], *within).await)
+                Ok(self.expect(conn, &[alt], *within, false).await)
             }
             Action::ExpectClose { conn, within } => {
                 let alt = Alternative {
@@ -497,7 +435,7 @@ impl Exec<'_> {
                     grade: Grade::Pass,
                     note: None,
                 };
-                Ok(self.expect(conn, &[alt], *within).await)
+                Ok(self.expect(conn, &[alt], *within, false).await)
             }
             Action::Drop { conn } => {
                 if let Some(c) = self.conns.get_mut(conn) {
@@ -644,8 +582,15 @@ impl Exec<'_> {
 
     /// Wait for one of the alternatives within `within`. Packets that arrived
     /// earlier and matched no step yet are looked at first; packets that match
-    /// nothing stay for later steps (so `expect_none` also sees them).
-    async fn expect(&mut self, conn: &str, alts: &[Alternative], within: Duration) -> StepOut {
+    /// nothing stay for later steps (so `expect_none` also sees them); with
+    /// `keep` the matched packet stays too.
+    async fn expect(
+        &mut self,
+        conn: &str,
+        alts: &[Alternative],
+        within: Duration,
+        keep: bool,
+    ) -> StepOut {
         let peer = peer_name(self.case.role);
         let expected = self.ctx.expand(&describe(alts, within, peer));
         let Some(c) = self.conns.get_mut(conn) else {
@@ -674,6 +619,9 @@ impl Exec<'_> {
             match got {
                 Some(Incoming::Packet(d)) => {
                     if let Some(o) = state.packet(&d, &mut self.ctx) {
+                        if keep {
+                            c.backlog.push_back(d);
+                        }
                         break o;
                     }
                     c.backlog.push_back(d);
@@ -691,15 +639,13 @@ impl Exec<'_> {
         c.backlog.extend(earlier);
         let (result, alt, message) = outcome;
         StepOut {
-            message: message.or_else(|| match (result, alt) {
-                (Verdict::NonStrict, Some(a)) => Some(format!(
-                    "accepted a non-strict alternative{}",
-                    a.note
-                        .as_ref()
-                        .map(|n| format!(": {n}"))
-                        .unwrap_or_default()
-                )),
-                _ => None,
+            message: message.or_else(|| {
+                let what = match result {
+                    Verdict::NonStrict => "accepted a non-strict alternative",
+                    Verdict::Inconclusive => "nothing can be concluded",
+                    _ => return None,
+                };
+                Some(format!("{what}{}", colon(alt?.note.as_deref())))
             }),
             result,
             expected: Some(expected),
@@ -725,6 +671,7 @@ fn graded(a: &Alternative) -> Verdict {
     match a.grade {
         Grade::Pass => Verdict::Pass,
         Grade::NonStrict => Verdict::NonStrict,
+        Grade::Inconclusive => Verdict::Inconclusive,
     }
 }
 
@@ -810,6 +757,14 @@ impl<'a> Waiting<'a> {
     }
 }
 
+/// ": TEXT" to end a message with, or "" when there is no text.
+fn colon(text: Option<&str>) -> String {
+    match text {
+        Some(t) if !t.is_empty() => format!(": {t}"),
+        _ => String::new(),
+    }
+}
+
 /// Who the suite tests in a case of `role`, for messages.
 fn peer_name(role: Role) -> &'static str {
     match role {
@@ -831,6 +786,7 @@ fn describe(alts: &[Alternative], within: Duration, peer: &str) -> String {
             match a.grade {
                 Grade::Pass => what,
                 Grade::NonStrict => format!("{what} (non-strict)"),
+                Grade::Inconclusive => format!("{what} (inconclusive)"),
             }
         })
         .collect();
@@ -866,6 +822,18 @@ pub fn describe_pattern(p: &RawPacket) -> String {
     }
     if let Some(c) = p.code {
         kv("code", format!("0x{c:02x}"));
+    }
+    if let Some(l) = p.protocol_level {
+        kv("protocol_level", l.to_string());
+    }
+    if let Some(c) = p.clean_session {
+        kv("clean_session", u8::from(c).to_string());
+    }
+    if let Some(k) = p.keep_alive {
+        kv("keep_alive", k.to_string());
+    }
+    if let Some(u) = &p.username {
+        kv("username", crate::case::text_text(u));
     }
     if let Some(sp) = p.session_present {
         kv("session_present", u8::from(sp).to_string());

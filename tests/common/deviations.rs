@@ -1,7 +1,8 @@
-//! The known deviations of a real broker (tests/known-deviations/) and the
-//! check of a run's JSON report against them: listed cases fail on their
-//! statement, every other case that ran passes (or is non-strict; TLS cases
-//! may be skipped on targets without TLS).
+//! The known deviations of a real broker or client (tests/known-deviations/)
+//! and the check of a run's JSON report against them: listed cases fail on
+//! their statement, cases listed as not applicable are skipped as such,
+//! every other case that ran passes (or is non-strict; TLS cases may be
+//! skipped on targets without TLS).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -9,7 +10,25 @@ use serde::Deserialize;
 
 #[derive(Deserialize)]
 struct Deviations {
+    #[serde(default)]
     deviation: Vec<Deviation>,
+    #[serde(default)]
+    not_applicable: Vec<NotApplicable>,
+}
+
+/// What a file of known deviations lists.
+#[derive(Default)]
+pub struct Known {
+    pub deviations: BTreeMap<String, Deviation>,
+    pub not_applicable: BTreeMap<String, NotApplicable>,
+}
+
+/// A case the peer cannot be made to play (e.g. a client program that
+/// cannot reconnect): its driver says so and the case is skipped.
+#[derive(Deserialize)]
+pub struct NotApplicable {
+    pub case: String,
+    pub reason: String,
 }
 
 /// One real deviation of a broker, with its evidence.
@@ -24,34 +43,48 @@ pub struct Deviation {
     pub intermittent: bool,
 }
 
-/// The deviations listed in tests/known-deviations/`file` (none if absent).
-pub fn load(file: &str) -> BTreeMap<String, Deviation> {
+/// What tests/known-deviations/`file` lists (nothing if absent).
+pub fn load(file: &str) -> Known {
     let path = super::root().join("tests/known-deviations").join(file);
     match std::fs::read_to_string(&path) {
-        Ok(t) => toml::from_str::<Deviations>(&t)
-            .unwrap()
-            .deviation
-            .into_iter()
-            .map(|d| (d.case.clone(), d))
-            .collect(),
-        Err(_) => BTreeMap::new(),
+        Ok(t) => {
+            let d = toml::from_str::<Deviations>(&t).unwrap();
+            Known {
+                deviations: d
+                    .deviation
+                    .into_iter()
+                    .map(|d| (d.case.clone(), d))
+                    .collect(),
+                not_applicable: d
+                    .not_applicable
+                    .into_iter()
+                    .map(|n| (n.case.clone(), n))
+                    .collect(),
+            }
+        }
+        Err(_) => Known::default(),
     }
 }
 
 /// Every problem of `report` against `known` (`broker` names it in messages).
 /// Deviations of cases that did not run (e.g. `ws` cases over TCP) are not
 /// checked, but each must name an existing case.
-pub fn check(
-    report: &serde_json::Value,
-    known: &BTreeMap<String, Deviation>,
-    broker: &str,
-) -> Vec<String> {
+pub fn check(report: &serde_json::Value, known: &Known, broker: &str) -> Vec<String> {
     let mut problems = Vec::new();
     let cases = report["cases"].as_array().unwrap();
     for c in cases {
         let id = c["id"].as_str().unwrap();
         let verdict = c["verdict"].as_str().unwrap();
-        match known.get(id) {
+        if known.not_applicable.contains_key(id) {
+            let reason = c["reason"].as_str().unwrap_or_default();
+            if verdict != "skip" || !reason.starts_with("not applicable") {
+                problems.push(format!(
+                    "{id}: listed as not applicable to {broker} but {verdict}: {reason}"
+                ));
+            }
+            continue;
+        }
+        match known.deviations.get(id) {
             Some(d) => {
                 if verdict == "pass" && d.intermittent {
                     continue;
@@ -86,7 +119,7 @@ pub fn check(
         .into_iter()
         .map(|c| c.id)
         .collect();
-    for id in known.keys() {
+    for id in known.deviations.keys().chain(known.not_applicable.keys()) {
         if !all.contains(id) {
             problems.push(format!(
                 "{id}: known deviation names a case that does not exist"

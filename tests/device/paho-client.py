@@ -3,19 +3,30 @@
 
 Usage (as `mqttspec serve --exec`):
   /usr/bin/python3 tests/device/paho-client.py {host} {port} {client_id} {topic} {trigger}
-Triggers: "publish qos=N", "subscribe qos=N", each optionally with
-"keepalive=S", "user=U" and "pass=P".
+Triggers: "publish qos=N", "subscribe qos=N", "unsubscribe qos=N"
+(subscribe to {topic}/#, then unsubscribe from it at once), each
+optionally with "count=N" (publish N messages), "retain", "keepalive=S",
+"user=U", "pass=P", "clean=0" (persistent session), "v5" (MQTT 5.0) and
+"reconnect" (the device must reconnect when the connection drops and go
+on; the client's network loop does that by itself); see the README.
 """
+import queue
 import sys
+import threading
 
 import paho.mqtt.client as mqtt
 
 
-def client(client_id):
+def client(client_id, v5, clean):
+    kwargs = {"client_id": client_id}
+    if v5:
+        kwargs["protocol"] = mqtt.MQTTv5
+    else:
+        kwargs["clean_session"] = clean
     # paho-mqtt 2.x asks which callback signatures the program uses.
     if hasattr(mqtt, "CallbackAPIVersion"):
-        return mqtt.Client(mqtt.CallbackAPIVersion.VERSION1, client_id=client_id)
-    return mqtt.Client(client_id=client_id)
+        return mqtt.Client(mqtt.CallbackAPIVersion.VERSION1, **kwargs)
+    return mqtt.Client(**kwargs)
 
 
 def main():
@@ -24,19 +35,43 @@ def main():
     opts = dict(w.split("=", 1) for w in words if "=" in w)
     qos = int(opts.get("qos", "0"))
     keepalive = int(opts.get("keepalive", "60"))
-    c = client(client_id)
+    v5 = "v5" in words
+    clean = opts.get("clean", "1") != "0"
+    c = client(client_id, v5, clean)
     if "user" in opts:
         c.username_pw_set(opts["user"], opts.get("pass"))
+
+    def connect():
+        if v5:
+            c.connect(host, port, keepalive, clean_start=clean)
+        else:
+            c.connect(host, port, keepalive)
+
     if action == "publish":
-        c.connect(host, port, keepalive)
+        # Publish once connected, as an application does: the CONNACK (and,
+        # in 5.0, the limits it sets) is known by then.
+        connack = queue.Queue()
+        c.on_connect = lambda cl, userdata, flags, rc, *_: connack.put(rc)
+        connect()
         c.loop_start()
-        info = c.publish(topic + "/a", b"x", qos=qos)
-        info.wait_for_publish()
+        if connack.get() != 0:
+            # Refused: the library decides what happens to the connection.
+            threading.Event().wait()
+        count = int(opts.get("count", "1"))
+        retain = "retain" in words
+        sent = [c.publish(topic + "/a", b"x", qos=qos, retain=retain) for _ in range(count)]
+        for info in sent:
+            info.wait_for_publish()
         c.disconnect()
         c.loop_stop()
-    elif action == "subscribe":
-        c.on_connect = lambda cl, userdata, flags, rc: cl.subscribe(topic + "/#", qos)
-        c.connect(host, port, keepalive)
+    elif action in ("subscribe", "unsubscribe"):
+        def on_connect(cl, *_):
+            cl.subscribe(topic + "/#", qos)
+            if action == "unsubscribe":
+                cl.unsubscribe(topic + "/#")
+
+        c.on_connect = on_connect
+        connect()
         c.loop_forever()
     else:
         sys.exit("unknown trigger: " + " ".join(sys.argv[5:]))
