@@ -14,6 +14,7 @@ static META: RuleMeta = RuleMeta {
     statements: &["MQTT-3.2.2-11", "MQTT-3.2.2-14", "MQTT-3.3.4-7"],
     actor: Side::Client,
     versions: &[Version::V5],
+    only: &[],
     summary: "The client keeps to the limits of the server's CONNACK: no PUBLISH above Maximum QoS, none with RETAIN when Retain Available is 0, no more unacknowledged QoS 1/2 PUBLISHes than Receive Maximum.",
 };
 
