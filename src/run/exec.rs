@@ -39,7 +39,7 @@ pub struct CaseEnv {
     /// choices of `open`/`connect` steps.
     pub tls_material: Option<Material>,
     /// Device cases: where the device connects to (`mqttspec serve`).
-    pub listener: Option<Arc<tokio::net::TcpListener>>,
+    pub listener: Option<Arc<crate::transport::Listener>>,
     /// Device cases: the `--exec` command template that makes the device act.
     pub exec: Option<String>,
 }
@@ -52,7 +52,7 @@ struct Exec<'a> {
     recorder: Recorder,
     next_id: u32,
     /// The `--exec` program of a device case, killed when the case ends.
-    triggered: Option<tokio::process::Child>,
+    triggered: Option<crate::run::trigger::Program>,
 }
 
 /// Outcome of one step.
@@ -196,8 +196,8 @@ pub async fn run_case(case: &Case, env: &CaseEnv) -> CaseReport {
     connections.sort_by_key(|c| c.id);
     // The device program goes first: a client library would otherwise
     // reconnect as soon as its connection is dropped.
-    if let Some(mut child) = ex.triggered.take() {
-        let _ = child.kill().await;
+    if let Some(program) = ex.triggered.take() {
+        program.stop().await;
     }
     for c in ex.conns.values_mut() {
         c.drop_now().await;
@@ -235,6 +235,21 @@ pub async fn run_case(case: &Case, env: &CaseEnv) -> CaseReport {
         steps,
         findings,
         wire,
+        port: None,
+    }
+}
+
+/// A device whose TLS or WebSocket handshake failed: the case cannot go
+/// on (an error with the reason), unless the device broke a statement by
+/// it (a WebSocket device that did not offer `mqtt`: a failure).
+fn refused_device(r: crate::transport::Refused) -> StepOut {
+    let message = format!("the device's handshake failed: {}", r.reason);
+    match r.statement {
+        Some(statement) => StepOut {
+            statement: Some(statement),
+            ..StepOut::with(Verdict::Fail, message)
+        },
+        None => StepOut::with(Verdict::Error, message),
     }
 }
 
@@ -330,10 +345,7 @@ impl Exec<'_> {
                 template,
                 &crate::run::trigger::Vars {
                     host: &self.env.target.host,
-                    port: listener
-                        .local_addr()
-                        .map(|a| a.port())
-                        .unwrap_or(self.env.target.port),
+                    port: listener.port(),
                     client_id: &client_id,
                     topic: &self.ctx.topic_prefix,
                     case: &self.case.id,
@@ -341,7 +353,7 @@ impl Exec<'_> {
                 },
             );
             match crate::run::trigger::spawn(&command) {
-                Ok(child) => self.triggered = Some(child),
+                Ok(program) => self.triggered = Some(program),
                 Err(e) => {
                     return Err(StepOut::with(
                         Verdict::Error,
@@ -367,10 +379,15 @@ impl Exec<'_> {
                 ))
             }
         };
-        let _ = tcp.set_nodelay(true);
+        let link = match listener
+            .handshake(tcp, crate::transport::HANDSHAKE_WAIT)
+            .await
+        {
+            Ok(a) => a.link,
+            Err(r) => return Err(refused_device(r)),
+        };
         let id = self.next_id;
         self.next_id += 1;
-        let link = crate::transport::Link::Stream(Box::new(tcp));
         let mut conn = Conn::start(id, name, link, self.recorder.clone());
         conn.client_id = client_id;
         self.conns.insert(name.to_string(), conn);
@@ -471,8 +488,7 @@ impl Exec<'_> {
                         encode_with(&p, version, &o)
                     }
                 };
-                self.send_bytes(conn, &bytes, framing).await?;
-                Ok(StepOut::pass())
+                self.send_bytes(conn, &bytes, framing).await
             }
             Action::Expect {
                 conn,
@@ -627,19 +643,31 @@ impl Exec<'_> {
         }
     }
 
+    /// Send on `conn`. A device may close as soon as it is done (a client
+    /// need not wait for CONNACK, MQTT-3.1.4): a write it can no longer
+    /// take is then noted, not judged, and the steps that follow judge what
+    /// it sent before. The broker closing on the suite fails the step.
     async fn send_bytes(
         &mut self,
         conn: &str,
         bytes: &[u8],
         framing: &Framing,
-    ) -> Result<(), StepOut> {
+    ) -> Result<StepOut, StepOut> {
+        let device = self.case.role == Role::Device;
         let c = self
             .conns
             .get_mut(conn)
             .ok_or_else(|| StepOut::with(Verdict::Error, format!("no connection `{conn}`")))?;
-        c.send(bytes, framing)
-            .await
-            .map_err(|e| StepOut::with(Verdict::Fail, format!("could not send: {e}")))
+        match c.send(bytes, framing).await {
+            Ok(()) => Ok(StepOut::pass()),
+            Err(e) if device && *framing == Framing::Whole => Ok(StepOut {
+                message: Some(format!(
+                    "not delivered: the device had closed the connection ({e})"
+                )),
+                ..StepOut::pass()
+            }),
+            Err(e) => Err(StepOut::with(Verdict::Fail, format!("could not send: {e}"))),
+        }
     }
 
     /// Wait for one of the alternatives within `within`. Packets that arrived

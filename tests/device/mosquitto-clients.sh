@@ -3,9 +3,18 @@
 # turns a case's abstract trigger into a client command.
 #
 # Usage (as `mqttspec serve --exec`):
-#   sh tests/device/mosquitto-clients.sh {host} {port} {client_id} {topic} {trigger}
+#   sh tests/device/mosquitto-clients.sh [TLS…] {host} {port} {client_id} {topic} {trigger}
 # Triggers: "publish qos=N", "subscribe qos=N", each optionally with
 # "keepalive=S", "user=U" and "pass=P".
+# TLS (for mqtts:// listeners), before the host: --cafile FILE (the CA of
+# the suite's certificate), --cert FILE --key FILE (the client certificate).
+tls=""
+while :; do
+    case $1 in
+        --cafile|--cert|--key) tls="$tls $1 $2"; shift 2 ;;
+        *) break ;;
+    esac
+done
 host=$1 port=$2 id=$3 topic=$4
 shift 4
 trigger="$*"
@@ -25,7 +34,8 @@ set -- -h "$host" -p "$port" -i "$id" -q "$qos" -k "$keepalive"
 [ -n "${user:-}" ] && set -- "$@" -u "$user"
 [ -n "${pass:-}" ] && set -- "$@" -P "$pass"
 case $action in
-    publish) exec mosquitto_pub "$@" -t "$topic/a" -m x ;;
-    subscribe) exec mosquitto_sub "$@" -t "$topic/#" ;;
+    # $tls is split into words on purpose: options and file names without spaces.
+    publish) exec mosquitto_pub $tls "$@" -t "$topic/a" -m x ;;
+    subscribe) exec mosquitto_sub $tls "$@" -t "$topic/#" ;;
     *) echo "unknown trigger: $trigger" >&2; exit 2 ;;
 esac

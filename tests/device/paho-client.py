@@ -2,31 +2,48 @@
 (paho-mqtt 1.x or 2.x): turns a case's abstract trigger into client calls.
 
 Usage (as `mqttspec serve --exec`):
-  /usr/bin/python3 tests/device/paho-client.py {host} {port} {client_id} {topic} {trigger}
+  /usr/bin/python3 tests/device/paho-client.py [OPTIONS…] {host} {port} {client_id} {topic} {trigger}
 Triggers: "publish qos=N", "subscribe qos=N", each optionally with
 "keepalive=S", "user=U" and "pass=P".
+Options, before the host: --cafile FILE (TLS, trusting the CA of the
+suite's certificate), --cert FILE --key FILE (a client certificate),
+--websockets (MQTT over WebSocket, path /mqtt).
 """
 import sys
 
 import paho.mqtt.client as mqtt
 
 
-def client(client_id):
+def client(client_id, transport):
     # paho-mqtt 2.x asks which callback signatures the program uses.
     if hasattr(mqtt, "CallbackAPIVersion"):
-        return mqtt.Client(mqtt.CallbackAPIVersion.VERSION1, client_id=client_id)
-    return mqtt.Client(client_id=client_id)
+        return mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION1, client_id=client_id, transport=transport
+        )
+    return mqtt.Client(client_id=client_id, transport=transport)
+
+
+def options(args):
+    """Leading --name [value] options, and the rest of the arguments."""
+    opts = {}
+    while args and args[0].startswith("--"):
+        name = args.pop(0)[2:]
+        opts[name] = True if name == "websockets" else args.pop(0)
+    return opts, args
 
 
 def main():
-    host, port, client_id, topic = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-    action, words = sys.argv[5], sys.argv[6:]
-    opts = dict(w.split("=", 1) for w in words if "=" in w)
-    qos = int(opts.get("qos", "0"))
-    keepalive = int(opts.get("keepalive", "60"))
-    c = client(client_id)
-    if "user" in opts:
-        c.username_pw_set(opts["user"], opts.get("pass"))
+    opts, args = options(sys.argv[1:])
+    host, port, client_id, topic = args[0], int(args[1]), args[2], args[3]
+    action, words = args[4], args[5:]
+    trig = dict(w.split("=", 1) for w in words if "=" in w)
+    qos = int(trig.get("qos", "0"))
+    keepalive = int(trig.get("keepalive", "60"))
+    c = client(client_id, "websockets" if "websockets" in opts else "tcp")
+    if "cafile" in opts:
+        c.tls_set(ca_certs=opts["cafile"], certfile=opts.get("cert"), keyfile=opts.get("key"))
+    if "user" in trig:
+        c.username_pw_set(trig["user"], trig.get("pass"))
     if action == "publish":
         c.connect(host, port, keepalive)
         c.loop_start()
@@ -39,7 +56,7 @@ def main():
         c.connect(host, port, keepalive)
         c.loop_forever()
     else:
-        sys.exit("unknown trigger: " + " ".join(sys.argv[5:]))
+        sys.exit("unknown trigger: " + " ".join(args[4:]))
 
 
 main()
