@@ -33,9 +33,11 @@ pub enum Command {
     /// Play the broker: let MQTT clients (devices, client libraries) connect and judge them.
     ///
     /// Without --watch, runs device cases (role = "device", default
-    /// cases/device) one after the other: each waits for the device to
-    /// connect (started by --exec, or connected by hand), scripts the
-    /// broker's side and checks what the client does.
+    /// cases/device) one after the other (all at once with
+    /// --port-per-case): each waits for the device to connect (started by
+    /// --exec, or connected by hand), scripts the broker's side and checks
+    /// what the client does. Ctrl-C or SIGTERM ends the cases under way as
+    /// errors and skips the rest; the reports are written all the same.
     ///
     /// With --watch, a small conformant broker serves any number of clients
     /// (routing, retained messages, QoS 0/1/2, persistent sessions, wills,
