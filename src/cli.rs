@@ -33,9 +33,11 @@ pub enum Command {
     /// Play the broker: let MQTT clients (devices, client libraries) connect and judge them.
     ///
     /// Without --watch, runs device cases (role = "device", default
-    /// cases/device) one after the other: each waits for the device to
-    /// connect (started by --exec, or connected by hand), scripts the
-    /// broker's side and checks what the client does.
+    /// cases/device) one after the other (all at once with
+    /// --port-per-case): each waits for the device to connect (started by
+    /// --exec, or connected by hand), scripts the broker's side and checks
+    /// what the client does. Ctrl-C or SIGTERM ends the cases under way as
+    /// errors and skips the rest; the reports are written all the same.
     ///
     /// With --watch, a small conformant broker serves any number of clients
     /// (routing, retained messages, QoS 0/1/2, persistent sessions, wills,
@@ -43,7 +45,14 @@ pub enum Command {
     /// rules. The report is written when the watch stops: after --duration,
     /// on Ctrl-C or on SIGTERM.
     ///
-    /// Exit status: 0 no finding, 1 findings, 2 could not listen.
+    /// Over mqtts:// (or wss://) the suite presents --cert/--key; with --ca
+    /// it verifies client certificates, with --require-client-cert it
+    /// refuses clients without one. A failed handshake is in the report:
+    /// watch mode lists the connection with the TLS reason (the alert or
+    /// error), a device case ends as an error with it.
+    ///
+    /// Exit status: 0 no finding (no case failed), 1 findings (a case
+    /// failed), 2 could not listen (or bad certificate files).
     Serve(ServeArgs),
     /// Check every MQTT flow of pcap/pcapng captures against the same rules, offline.
     ///
@@ -53,7 +62,10 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Where to listen: mqtt://HOST:PORT (port 1883 by default; 0 picks a free port, shown on stderr)
+    /// Where to listen: mqtt://HOST:PORT (TCP, port 1883 by default), mqtts:// (TLS, 8883),
+    /// ws://HOST:PORT (WebSocket, 80) or wss:// (WebSocket over TLS, 443); port 0 picks a
+    /// free port, shown on stderr. WebSocket listeners take any request path and select
+    /// the subprotocol `mqtt`; a client that does not offer it is refused (MQTT-6.0.0-3)
     #[arg(long, value_name = "URL", default_value = "mqtt://127.0.0.1:1883")]
     pub listen: String,
     /// Run no case: serve any number of clients and judge them passively
@@ -74,12 +86,45 @@ pub struct ServeArgs {
     /// "mosquitto_pub -h {host} -p {port} -i {client_id} -t {topic}/a -m x -q 1"
     #[arg(long, value_name = "CMD")]
     pub exec: Option<String>,
+    /// Device cases: give the i-th case (0, 1, … in run order) a listener of its own on
+    /// port BASE+i, and run all cases at once, one device instance per port ({port} in
+    /// --exec is the case's port). The host and scheme come from --listen, its port is
+    /// not used. Every port is bound before any case starts
+    #[arg(long, value_name = "BASE")]
+    pub port_per_case: Option<u16>,
+    /// Device cases: for a device driven by hand, ask on the terminal before each case
+    /// to make the device act (e.g. "publish a message at QoS 1 to any topic"), then
+    /// wait for Enter (s + Enter skips the case). Cases are skipped, and reported as
+    /// such, when stdin is not a terminal. Without --exec or --prompt the device is
+    /// expected to connect and act by itself
+    #[arg(long, conflicts_with_all = ["exec", "port_per_case", "watch"])]
+    pub prompt: bool,
     /// Device cases: non-strict verdicts count as failures
     #[arg(long)]
     pub strict: bool,
     /// Device cases: show every case's wire log
     #[arg(long, short = 'v')]
     pub verbose: bool,
+    /// mqtts:// and wss://: the suite's server certificate (PEM, leaf first), with --key
+    /// [default: CERTS/server.pem]
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// mqtts:// and wss://: private key (PEM) of --cert [default: CERTS/server.key]
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// mqtts:// and wss://: CA certificate (PEM) client certificates are verified against;
+    /// a client presenting a certificate it did not sign (or an expired one) is refused at
+    /// the handshake [default: CERTS/ca.pem when present]
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// mqtts:// and wss://: refuse a client without a valid certificate signed by --ca at
+    /// the TLS handshake (mutual TLS)
+    #[arg(long)]
+    pub require_client_cert: bool,
+    /// mqtts:// and wss://: directory with server.pem, server.key and ca.pem, as written by
+    /// `mqttspec certs` [default: certs]
+    #[arg(long, value_name = "DIR")]
+    pub certs: Option<PathBuf>,
     /// Device cases to run [default: cases/device] and how to select them
     #[command(flatten)]
     pub select: Select,

@@ -13,7 +13,8 @@ use mqttspec::case::{load_paths, Case, Selection};
 use mqttspec::cli::{AnalyzeArgs, Cli, Command, RunArgs, Select, ServeArgs};
 use mqttspec::report::{junit, text};
 use mqttspec::run::{self, RunConfig};
-use mqttspec::transport::Target;
+use mqttspec::transport::tls_server::ServerFiles;
+use mqttspec::transport::{Listener, Target};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -302,16 +303,10 @@ fn analyze_cmd(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
 
 async fn serve_cmd(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let target = Target::parse_listen(&args.listen)?;
-    if target.scheme != mqttspec::transport::Scheme::Tcp {
-        anyhow::bail!(
-            "serve listens on mqtt:// only for now (got `{}`)",
-            args.listen
-        );
+    if args.watch && args.port_per_case.is_some() {
+        anyhow::bail!("--port-per-case is for device cases, not --watch");
     }
-    let listener = tokio::net::TcpListener::bind(target.addr())
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", target.addr()))?;
-    let local = listener.local_addr()?;
+    let tls = serve_tls(&args, &target)?;
     // SIGTERM is caught from before the address is announced: a client (or
     // test) may stop the run as soon as it knows where it listens.
     #[cfg(unix)]
@@ -319,10 +314,13 @@ async fn serve_cmd(args: ServeArgs) -> anyhow::Result<ExitCode> {
     #[cfg(not(unix))]
     let term = None::<()>;
     if !args.watch {
-        return serve_cases_cmd(args, target, listener, stop_signal(None, term)).await;
+        return serve_cases_cmd(args, target, tls, stop_signal(None, term)).await;
     }
+    let note = tls.as_ref().map(ServeTls::note).unwrap_or_default();
+    let listener = Listener::bind(&target, tls.map(|t| t.config)).await?;
     eprintln!(
-        "mqttspec: watching on mqtt://{local}{}; Ctrl-C or SIGTERM ends the watch and writes the report",
+        "mqttspec: watching on {}{note}{}; Ctrl-C or SIGTERM ends the watch and writes the report",
+        listener.url(),
         args.duration
             .map(|d| format!(" for {}", humantime::format_duration(d)))
             .unwrap_or_default()
@@ -337,6 +335,74 @@ async fn serve_cmd(args: ServeArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The server side of TLS for `mqtts://` and `wss://` listeners, with the
+/// files it came from: `--cert/--key` or CERTS/server.pem and .key, `--ca`
+/// or CERTS/ca.pem when present. TLS options on a plain listener are an error.
+struct ServeTls {
+    config: Arc<rustls::ServerConfig>,
+    files: ServerFiles,
+}
+
+fn serve_tls(args: &ServeArgs, target: &Target) -> anyhow::Result<Option<ServeTls>> {
+    if !target.scheme.uses_tls() {
+        if args.cert.is_some()
+            || args.ca.is_some()
+            || args.require_client_cert
+            || args.certs.is_some()
+        {
+            anyhow::bail!(
+                "--cert, --key, --ca, --require-client-cert and --certs are for a TLS listener: use --listen mqtts://… or wss://…, not {}",
+                target.url
+            );
+        }
+        return Ok(None);
+    }
+    let dir = args.certs.clone().unwrap_or_else(|| PathBuf::from("certs"));
+    let (cert, key) = match (&args.cert, &args.key) {
+        (Some(c), Some(k)) => (c.clone(), k.clone()),
+        _ => {
+            let cert = dir.join("server.pem");
+            if !cert.exists() {
+                anyhow::bail!(
+                    "{} needs the suite's server certificate: give --cert FILE --key FILE, or --certs DIR holding server.pem and server.key (`mqttspec certs --out DIR` writes them); there is no {}",
+                    target.url,
+                    cert.display()
+                );
+            }
+            (cert, dir.join("server.key"))
+        }
+    };
+    let ca = args.ca.clone().or_else(|| {
+        let p = dir.join("ca.pem");
+        p.exists().then_some(p)
+    });
+    let files = ServerFiles {
+        cert,
+        key,
+        ca,
+        require_client_cert: args.require_client_cert,
+    };
+    let config = mqttspec::transport::tls_server::server_config(&files)?;
+    Ok(Some(ServeTls { config, files }))
+}
+
+impl ServeTls {
+    /// What the announcement says about client certificates.
+    fn note(&self) -> String {
+        match (&self.files.ca, self.files.require_client_cert) {
+            (Some(ca), true) => format!(
+                " (client certificates required, verified against {})",
+                ca.display()
+            ),
+            (Some(ca), false) => format!(
+                " (client certificates optional, verified against {})",
+                ca.display()
+            ),
+            (None, _) => " (no client certificates asked for)".into(),
+        }
+    }
 }
 
 /// Resolves when the watch should end: the duration elapsed, Ctrl-C or
@@ -378,11 +444,12 @@ fn write_atomically(path: &std::path::Path, data: &[u8]) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot write report {}: {e}", path.display()))
 }
 
-/// `mqttspec serve [CASES…]`: device cases one after the other.
+/// `mqttspec serve [CASES…]`: device cases, one after the other on one
+/// listener or all at once on a listener each (`--port-per-case`).
 async fn serve_cases_cmd(
     args: ServeArgs,
     mut target: Target,
-    listener: tokio::net::TcpListener,
+    tls: Option<ServeTls>,
     stop: impl std::future::Future<Output = String>,
 ) -> anyhow::Result<ExitCode> {
     let mut select_args = args.select;
@@ -395,16 +462,36 @@ async fn serve_cases_cmd(
         .collect();
     if cases.is_empty() {
         anyhow::bail!(
-            "no device case (role = \"device\") in the selection: broker cases run with `mqttspec run`"
+            "no device case (role = \"device\") in the selection: broker cases run with `mqttspec serve`"
         );
     }
-    let local = listener.local_addr()?;
-    target.port = local.port();
-    target.url = format!("mqtt://{local}");
+    let note = tls.as_ref().map(ServeTls::note).unwrap_or_default();
+    let config = tls.map(|t| t.config);
+    let (listeners, how) = match args.port_per_case {
+        None => {
+            let l = Listener::bind(&target, config).await?;
+            target.port = l.port();
+            target.url = l.url();
+            (run::Listeners::Shared(Arc::new(l)), "one after the other")
+        }
+        Some(base) => {
+            let ls = bind_per_case(&target, config, base, &cases).await?;
+            target.port = base;
+            target.url = match ls.last() {
+                Some(last) => ls[0].url_to(last.port()),
+                None => target.url,
+            };
+            (
+                run::Listeners::PerCase(ls),
+                "all at once, one port per case",
+            )
+        }
+    };
     eprintln!(
-        "mqttspec: serving {} device cases on mqtt://{local}{}",
+        "mqttspec: serving {} device cases on {}{note}, {how}{}",
         cases.len(),
-        if args.exec.is_some() {
+        target.url,
+        if args.exec.is_some() || args.prompt {
             ""
         } else {
             "; connect the device when a case waits for it"
@@ -413,6 +500,7 @@ async fn serve_cases_cmd(
     let cfg = run::ServeConfig {
         listen: target,
         exec: args.exec.clone(),
+        prompt: args.prompt,
         strict: args.strict,
     };
     let style = text::Style {
@@ -422,10 +510,47 @@ async fn serve_cases_cmd(
     let on_case: Option<run::OnCase> = Some(Arc::new(|c: &mqttspec::report::CaseReport| {
         // Progress only: a closed stderr must not stop the run.
         use std::io::Write;
-        let _ = writeln!(std::io::stderr(), "mqttspec: {} {}", c.verdict.name(), c.id);
+        let port = c.port.map(|p| format!(" (port {p})")).unwrap_or_default();
+        let _ = writeln!(
+            std::io::stderr(),
+            "mqttspec: {} {}{port}",
+            c.verdict.name(),
+            c.id
+        );
     }));
-    let report = run::serve_cases(cases, listener, &cfg, on_case, stop).await;
+    let report = run::serve_cases(cases, listeners, &cfg, on_case, stop).await;
     finish_run(&report, style, args.json.as_deref(), args.junit.as_deref())
+}
+
+/// `--port-per-case BASE`: a listener on BASE+i for the i-th case, every
+/// one bound before any case starts.
+async fn bind_per_case(
+    target: &Target,
+    config: Option<Arc<rustls::ServerConfig>>,
+    base: u16,
+    cases: &[Case],
+) -> anyhow::Result<Vec<Arc<Listener>>> {
+    let last = u32::from(base) + cases.len() as u32 - 1;
+    if base == 0 || last > u32::from(u16::MAX) {
+        anyhow::bail!(
+            "--port-per-case {base}: the {} cases need ports {base} to {last}, which must lie within 1-65535",
+            cases.len()
+        );
+    }
+    let mut listeners = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let mut t = target.clone();
+        t.port = base + i as u16;
+        let l = Listener::bind(&t, config.clone()).await.map_err(|e| {
+            anyhow::anyhow!(
+                "--port-per-case: port {} for case {i} ({}): {e}",
+                t.port,
+                case.id
+            )
+        })?;
+        listeners.push(Arc::new(l));
+    }
+    Ok(listeners)
 }
 
 /// The end of `run` and of `serve CASES…`: the terminal report, the JSON and

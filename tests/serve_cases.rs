@@ -11,7 +11,6 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::Command;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -21,10 +20,7 @@ use mqttspec::codec::{
 };
 use rstest::rstest;
 
-const DRIVER: &str =
-    "sh tests/device/mosquitto-clients.sh {host} {port} {client_id} {topic} {trigger}";
-
-use common::serve::Served as Serve;
+use common::serve::{assert_passes_but_deviations, Client, Served as Serve};
 
 /// The faulty device's connection to the suite, speaking `version`.
 fn device(serve: &Serve, version: Version) -> Device {
@@ -115,46 +111,18 @@ fn publish(qos: u8, dup: bool, id: u16) -> Packet {
     })
 }
 
-/// Run every device case with `driver` as `--exec`; every case passes but
-/// the real deviations listed in tests/known-deviations/`deviations`.
-fn real_client_passes(driver: &str, deviations: &str, client: &str) {
-    let serve = Serve::start(&["--exec", driver]);
-    let (code, out, report) = serve.finish();
-    let cases = report["cases"].as_array().unwrap();
-    assert!(cases.len() >= 38, "{out}");
-    let known = common::deviations::load(deviations);
-    let problems = common::deviations::check(&report, &known, client);
-    assert!(problems.is_empty(), "{}\n\n{out}", problems.join("\n"));
-    let failed = report["summary"]["fail"].as_u64().unwrap();
-    assert_eq!(code, if failed == 0 { 0 } else { 1 }, "{out}");
-}
-
 #[test]
 fn mosquitto_clients_pass_every_device_case() {
-    let version = common::mosquitto_version();
-    real_client_passes(
-        DRIVER,
-        &format!("mosquitto-clients-{version}.toml"),
-        &format!("mosquitto clients {version}"),
-    );
+    let client = Client::MosquittoClients;
+    let serve = Serve::start(&["--exec", &client.exec("")]);
+    assert_passes_but_deviations(serve.finish(), client);
 }
 
 #[test]
 fn paho_python_client_passes_every_device_case() {
-    let version = Command::new("/usr/bin/python3")
-        .args(["-c", "import paho.mqtt; print(paho.mqtt.__version__)"])
-        .output()
-        .expect("python3 runs");
-    assert!(
-        version.status.success(),
-        "paho-mqtt for /usr/bin/python3 (apt-get install -y python3-paho-mqtt)"
-    );
-    let version = String::from_utf8_lossy(&version.stdout).trim().to_string();
-    real_client_passes(
-        "/usr/bin/python3 tests/device/paho-client.py {host} {port} {client_id} {topic} {trigger}",
-        &format!("paho-mqtt-{version}.toml"),
-        &format!("paho-mqtt {version}"),
-    );
+    let client = Client::Paho;
+    let serve = Serve::start(&["--exec", &client.exec("")]);
+    assert_passes_but_deviations(serve.finish(), client);
 }
 
 /// What the faulty device does in one case.

@@ -49,6 +49,9 @@ pub struct CaseReport {
     pub steps: Vec<StepReport>,
     pub findings: Vec<Finding>,
     pub wire: Vec<WireEntry>,
+    /// Device cases with `--port-per-case`: the port this case listened on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
 }
 
 /// A connection of a case.

@@ -37,11 +37,12 @@ fn verdict_label(style: Style, v: Verdict) -> String {
 /// The one line of a case.
 pub fn case_line(c: &CaseReport, style: Style) -> String {
     format!(
-        "{} {}  [{}]  {} ms",
+        "{} {}  [{}]  {} ms{}",
         verdict_label(style, c.verdict),
         c.id,
         c.statements.join(" "),
-        c.duration_ms
+        c.duration_ms,
+        c.port.map(|p| format!("  port {p}")).unwrap_or_default()
     )
 }
 

@@ -40,7 +40,11 @@ pub struct Conn {
 impl Conn {
     /// Wrap a fresh link and start reading.
     pub fn start(id: ConnId, name: &str, link: Link, recorder: Recorder) -> Conn {
-        let (mut rd, wr) = link.split();
+        let peer = match recorder.peer_closed() {
+            crate::event::ClosedBy::Client => "the device",
+            _ => "the broker",
+        };
+        let (mut rd, wr) = link.split_from(peer);
         let (tx, inbox) = mpsc::unbounded_channel();
         recorder.opened(id);
         let rec = recorder.clone();

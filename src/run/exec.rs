@@ -41,7 +41,7 @@ pub struct CaseEnv {
     /// choices of `open`/`connect` steps.
     pub tls_material: Option<Material>,
     /// Device cases: where the device connects to (`mqttspec serve`).
-    pub listener: Option<Arc<tokio::net::TcpListener>>,
+    pub listener: Option<Arc<crate::transport::Listener>>,
     /// Device cases: the `--exec` command template that makes the device act.
     pub exec: Option<String>,
 }
@@ -96,7 +96,7 @@ pub async fn run_case(case: &Case, env: &CaseEnv) -> CaseReport {
         case,
         env,
         ctx: Context {
-            topic_prefix: format!("mqttspec/{}/{}", env.run_id, case.id),
+            topic_prefix: topic_prefix(env, case),
             ..Context::default()
         },
         conns: BTreeMap::new(),
@@ -240,7 +240,35 @@ pub async fn run_case(case: &Case, env: &CaseEnv) -> CaseReport {
         steps,
         findings,
         wire,
+        port: None,
     }
+}
+
+/// A device whose TLS or WebSocket handshake failed: the case cannot go
+/// on (an error with the reason), unless the device broke a statement by
+/// it (a WebSocket device that did not offer `mqtt`: a failure).
+fn refused_device(r: crate::transport::Refused) -> StepOut {
+    let message = format!("the device's handshake failed: {}", r.reason);
+    match r.statement {
+        Some(statement) => StepOut {
+            statement: Some(statement),
+            ..StepOut::with(Verdict::Fail, message)
+        },
+        None => StepOut::with(Verdict::Error, message),
+    }
+}
+
+/// The client id of connection `conn` of the case at `env.index`:
+/// alphanumeric and at most 23 bytes, as every 3.1.1 server must accept.
+pub fn client_id(env: &CaseEnv, conn: &str) -> String {
+    let mut id = format!("ms{}{:03}{}", env.run_id, env.index % 1000, conn);
+    id.truncate(23);
+    id
+}
+
+/// The topic prefix of `case` in a run (`{t}` in case files).
+pub fn topic_prefix(env: &CaseEnv, case: &Case) -> String {
+    format!("mqttspec/{}/{}", env.run_id, case.id)
 }
 
 /// The side the suite plays in a case of `role`.
@@ -253,10 +281,7 @@ fn us(role: Role) -> Side {
 
 impl Exec<'_> {
     fn client_id_for(&self, conn: &str) -> String {
-        // Alphanumeric and at most 23 bytes, as every 3.1.1 server must accept.
-        let mut id = format!("ms{}{:03}{}", self.env.run_id, self.env.index % 1000, conn);
-        id.truncate(23);
-        id
+        client_id(self.env, conn)
     }
 
     async fn open(&mut self, name: &str, choice: Option<&Choice>) -> Result<(), StepOut> {
@@ -408,8 +433,7 @@ impl Exec<'_> {
                         encode_with(&p, version, &o)
                     }
                 };
-                self.send_bytes(conn, &bytes, framing).await?;
-                Ok(StepOut::pass())
+                self.send_bytes(conn, &bytes, framing).await
             }
             Action::Expect {
                 conn,
@@ -565,19 +589,31 @@ impl Exec<'_> {
         }
     }
 
+    /// Send on `conn`. A device may close as soon as it is done (a client
+    /// need not wait for CONNACK, MQTT-3.1.4): a write it can no longer
+    /// take is then noted, not judged, and the steps that follow judge what
+    /// it sent before. The broker closing on the suite fails the step.
     async fn send_bytes(
         &mut self,
         conn: &str,
         bytes: &[u8],
         framing: &Framing,
-    ) -> Result<(), StepOut> {
+    ) -> Result<StepOut, StepOut> {
+        let device = self.case.role == Role::Device;
         let c = self
             .conns
             .get_mut(conn)
             .ok_or_else(|| StepOut::with(Verdict::Error, format!("no connection `{conn}`")))?;
-        c.send(bytes, framing)
-            .await
-            .map_err(|e| StepOut::with(Verdict::Fail, format!("could not send: {e}")))
+        match c.send(bytes, framing).await {
+            Ok(()) => Ok(StepOut::pass()),
+            Err(e) if device && *framing == Framing::Whole => Ok(StepOut {
+                message: Some(format!(
+                    "not delivered: the device had closed the connection ({e})"
+                )),
+                ..StepOut::pass()
+            }),
+            Err(e) => Err(StepOut::with(Verdict::Fail, format!("could not send: {e}"))),
+        }
     }
 
     /// Wait for one of the alternatives within `within`. Packets that arrived

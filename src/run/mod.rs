@@ -2,8 +2,8 @@
 //! each case with its own client ids and topics, the whole run bounded by a
 //! deadline, and assembles the [`Report`]. Cases tagged `ws` only apply to
 //! WebSocket targets and are left out of other runs. Device mode
-//! ([`serve_cases`]): the suite plays the broker and runs device cases one
-//! after the other on one listener.
+//! ([`serve_cases`], in `serve.rs`): the suite plays the broker for device
+//! cases.
 
 mod applies;
 mod conn;
@@ -11,6 +11,7 @@ mod exec;
 pub mod prompt;
 mod recorder;
 mod refusal;
+mod serve;
 pub mod spawn;
 pub mod trigger;
 
@@ -25,6 +26,7 @@ use crate::transport::Target;
 use crate::verdict::Verdict;
 
 pub use exec::{describe_pattern, CaseEnv};
+pub use serve::{serve_cases, Listeners, ServeConfig};
 
 /// Settings of a broker-mode run.
 #[derive(Debug, Clone)]
@@ -71,77 +73,6 @@ pub fn applicable(cases: Vec<Case>, target: &Target) -> (Vec<Case>, Vec<Case>) {
     cases
         .into_iter()
         .partition(|c| c.role == Role::Broker && (ws || !c.needs_websocket()))
-}
-
-/// Settings of a device-mode run (`mqttspec serve CASES…`).
-#[derive(Debug, Clone)]
-pub struct ServeConfig {
-    /// The address listened on, as given (host and port for templates).
-    pub listen: Target,
-    /// `--exec` command template started at each case's first `accept`.
-    pub exec: Option<String>,
-    pub strict: bool,
-}
-
-/// Run device cases one after the other (one device, one listener): the
-/// suite plays the broker. Broker cases among `cases` are left out. When
-/// `stop` resolves (with its reason) the case under way ends as an error
-/// and the rest are skipped.
-pub async fn serve_cases(
-    cases: Vec<Case>,
-    listener: tokio::net::TcpListener,
-    cfg: &ServeConfig,
-    on_case: Option<OnCase>,
-    stop: impl std::future::Future<Output = String>,
-) -> Report {
-    let clock = start_clock();
-    let run_id = run_id();
-    let listener = Arc::new(listener);
-    let device: Vec<&Case> = cases.iter().filter(|c| c.role == Role::Device).collect();
-    let mut reports = Vec::new();
-    tokio::pin!(stop);
-    let mut stopped: Option<String> = None;
-    for (index, case) in device.iter().enumerate() {
-        if let Some(why) = &stopped {
-            reports.push(bare_report(
-                case,
-                Verdict::Skip,
-                format!("not run: the run was stopped ({why})"),
-            ));
-            continue;
-        }
-        let env = CaseEnv {
-            target: cfg.listen.clone(),
-            username: None,
-            password: None,
-            run_id: run_id.clone(),
-            index,
-            connect_timeout: Duration::from_secs(5),
-            tls: None,
-            tls_material: None,
-            listener: Some(listener.clone()),
-            exec: cfg.exec.clone(),
-        };
-        // A stop (Ctrl-C, SIGTERM) ends the case at once (its program is
-        // killed with it); the report still covers every case.
-        let r = tokio::select! {
-            r = exec::run_case(case, &env) => r,
-            why = &mut stop => {
-                let r = bare_report(
-                    case,
-                    Verdict::Error,
-                    format!("not finished: the run was stopped ({why})"),
-                );
-                stopped = Some(why);
-                r
-            }
-        };
-        if let Some(f) = &on_case {
-            f(&r);
-        }
-        reports.push(r);
-    }
-    report(&cfg.listen.url, clock, cfg.strict, reports)
 }
 
 /// Run the `cases` that apply to the target (see [`applicable`]); reports
@@ -216,7 +147,7 @@ pub async fn run(cases: Vec<Case>, cfg: &RunConfig, on_case: Option<OnCase>) -> 
 }
 
 /// When a run started: a monotonic instant and the Unix time in seconds.
-fn start_clock() -> (Instant, u64) {
+pub(crate) fn start_clock() -> (Instant, u64) {
     let unix = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -225,7 +156,12 @@ fn start_clock() -> (Instant, u64) {
 }
 
 /// The report of a run against `target` that started at `clock`.
-fn report(target: &str, clock: (Instant, u64), strict: bool, reports: Vec<CaseReport>) -> Report {
+pub(crate) fn report(
+    target: &str,
+    clock: (Instant, u64),
+    strict: bool,
+    reports: Vec<CaseReport>,
+) -> Report {
     Report {
         tool: "mqttspec",
         tool_version: env!("CARGO_PKG_VERSION"),
@@ -239,7 +175,7 @@ fn report(target: &str, clock: (Instant, u64), strict: bool, reports: Vec<CaseRe
 }
 
 /// The report of a case that did not run (skipped) or did not finish.
-fn bare_report(c: &Case, verdict: Verdict, reason: String) -> CaseReport {
+pub(crate) fn bare_report(c: &Case, verdict: Verdict, reason: String) -> CaseReport {
     CaseReport {
         id: c.id.clone(),
         title: c.title.clone(),
@@ -256,5 +192,6 @@ fn bare_report(c: &Case, verdict: Verdict, reason: String) -> CaseReport {
         steps: Vec::<StepReport>::new(),
         findings: Vec::new(),
         wire: Vec::new(),
+        port: None,
     }
 }

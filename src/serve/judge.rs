@@ -1,7 +1,9 @@
 //! The judge of one client connection in serve mode: what the client sent
 //! and what the suite answered become [`Event`]s in wire order, fed to a
 //! [`Monitor`] (the client rules are the ones that matter here), with
-//! per-type packet counts for the report.
+//! per-type packet counts for the report. A connection refused at its TLS
+//! or WebSocket handshake is reported with the reason and judged no
+//! further (unless the refusal is itself about a client statement).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -28,6 +30,14 @@ pub struct ConnReport {
     pub closed: Option<f64>,
     /// "client", "server", or "open" when the watch ended first.
     pub closed_by: &'static str,
+    /// TLS connections: what the handshake settled on ("TLS 1.3, client
+    /// certificate verified").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<String>,
+    /// Why the TLS or WebSocket handshake failed, when it did (no MQTT
+    /// was exchanged then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
     pub packets_from_client: BTreeMap<&'static str, u64>,
     pub packets_to_client: BTreeMap<&'static str, u64>,
     pub findings: Vec<Finding>,
@@ -39,6 +49,8 @@ struct State {
     index: u32,
     report: ConnReport,
     done: bool,
+    /// The finding of a refusal about a client statement.
+    refused_finding: Option<Finding>,
 }
 
 /// Shared judge of one connection (reader and writer tasks both feed it).
@@ -67,11 +79,14 @@ impl Judge {
                     opened: secs(start.elapsed()),
                     closed: None,
                     closed_by: "open",
+                    tls: None,
+                    refused: None,
                     packets_from_client: BTreeMap::new(),
                     packets_to_client: BTreeMap::new(),
                     findings: Vec::new(),
                 },
                 done: false,
+                refused_finding: None,
             })),
         };
         j.event(EventKind::Opened);
@@ -161,12 +176,49 @@ impl Judge {
         });
     }
 
+    /// What the TLS handshake settled on.
+    pub fn tls(&self, what: String) {
+        self.with(|s| s.report.tls = Some(what));
+    }
+
+    /// The handshake failed: the connection ends without MQTT. A refusal
+    /// about a client statement (MQTT-6.0.0-3) is a finding.
+    pub fn refused(&self, r: crate::transport::Refused) {
+        let at = self.start.elapsed();
+        let connection = self.id;
+        self.with(|s| {
+            if s.done {
+                return;
+            }
+            s.done = true;
+            s.report.closed = Some(secs(at));
+            s.report.closed_by = r.by.name();
+            if let Some(rule) = r.statement {
+                s.refused_finding = Some(Finding {
+                    rule,
+                    check: "WebSocketSubprotocolOffered",
+                    actor: crate::event::Side::Client,
+                    message: r.reason.clone(),
+                    connection,
+                    packet: None,
+                    at,
+                });
+            }
+            s.report.refused = Some(r.reason);
+        });
+    }
+
     /// The report so far; an open connection's rules are finished as at
     /// the end of a capture (no close event is invented).
     pub fn report(&self) -> ConnReport {
         self.with(|s| {
             let monitor = std::mem::replace(&mut s.monitor, Monitor::new(s.version));
-            s.report.findings = monitor.finish();
+            let findings = monitor.finish();
+            s.report.findings = match (&s.report.refused, s.refused_finding.take()) {
+                // Nothing MQTT happened: only the refusal can be a finding.
+                (Some(_), f) => f.into_iter().collect(),
+                (None, _) => findings,
+            };
             s.done = true;
             s.report.clone()
         })

@@ -1,5 +1,6 @@
 //! Terminal report of a watch: one block per connection (client, id,
-//! version, packets, who closed, findings), a summary line last.
+//! version, TLS, packets, who closed, findings; or why its handshake was
+//! refused), a summary line last.
 
 use std::fmt::Write;
 
@@ -9,6 +10,23 @@ use super::WatchReport;
 pub fn render(r: &WatchReport) -> String {
     let mut out = String::new();
     for c in &r.connections {
+        if let Some(why) = &c.refused {
+            let _ = writeln!(
+                out,
+                "connection {} from {}: refused at the handshake, closed by {}{}",
+                c.connection,
+                c.client,
+                c.closed_by,
+                c.closed
+                    .map(|t| format!(" at {t:.3} s"))
+                    .unwrap_or_default(),
+            );
+            let _ = writeln!(out, "    why: {why}");
+            for f in &c.findings {
+                let _ = writeln!(out, "    [{}] client: {}", f.rule, f.message);
+            }
+            continue;
+        }
         let _ = writeln!(
             out,
             "connection {} from {}: client id {}, MQTT {}, closed by {}{}",
@@ -34,6 +52,9 @@ pub fn render(r: &WatchReport) -> String {
                     .join(", ")
             }
         };
+        if let Some(tls) = &c.tls {
+            let _ = writeln!(out, "    {tls}");
+        }
         let _ = writeln!(out, "    from client: {}", counts(&c.packets_from_client));
         let _ = writeln!(out, "    to client:   {}", counts(&c.packets_to_client));
         for f in &c.findings {
@@ -47,11 +68,15 @@ pub fn render(r: &WatchReport) -> String {
     }
     let _ = writeln!(
         out,
-        "watched {} for {:.1} s (stopped: {}): {} connections, {} findings",
+        "watched {} for {:.1} s (stopped: {}): {} connections{}, {} findings",
         r.listen,
         r.duration,
         r.stopped_by,
         r.connections.len(),
+        match r.refused() {
+            0 => String::new(),
+            n => format!(" ({n} refused at the handshake)"),
+        },
         r.findings()
     );
     out

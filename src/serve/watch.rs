@@ -1,4 +1,6 @@
-//! Watch mode I/O: listen, accept any number of clients, let the
+//! Watch mode I/O: listen, accept any number of clients (over TCP, TLS or
+//! WebSocket: each connection goes through its [`Listener`]'s handshakes
+//! first, and one that fails is reported with the reason), let the
 //! [`Broker`] answer them, and judge every connection passively with the
 //! client rules. Stops when the given future resolves (duration elapsed,
 //! Ctrl-C, SIGTERM) and returns the report of every connection seen.
@@ -9,16 +11,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
 use super::broker::{Broker, Out};
 use super::judge::{ConnReport, Judge};
-use crate::codec::{self, Framed, Framer, Packet};
+use crate::codec::{self, FrameError, Framed, Framer, Packet};
 use crate::event::{ClosedBy, ConnId, Direction};
 use crate::sync::lock;
+use crate::transport::{Chunk, Framing, LinkReader, LinkWriter, Listener, HANDSHAKE_WAIT};
 
 /// How long a new connection may stay silent before its CONNECT.
 pub const CONNECT_WAIT: Duration = Duration::from_secs(30);
@@ -42,6 +43,14 @@ impl WatchReport {
     /// Findings over all connections.
     pub fn findings(&self) -> usize {
         self.connections.iter().map(|c| c.findings.len()).sum()
+    }
+
+    /// Connections that did not get past their TLS or WebSocket handshake.
+    pub fn refused(&self) -> usize {
+        self.connections
+            .iter()
+            .filter(|c| c.refused.is_some())
+            .count()
     }
 }
 
@@ -80,10 +89,11 @@ impl Hub {
 
 /// Listen on `listener` until `stop` resolves with the reason; judge every client.
 pub async fn watch(
-    listener: TcpListener,
+    listener: Listener,
     stop: impl Future<Output = String>,
 ) -> std::io::Result<WatchReport> {
-    let listen = listener.local_addr()?.to_string();
+    let listen = listener.url();
+    let listener = Arc::new(listener);
     let start = Instant::now();
     let hub = Arc::new(Hub::default());
     let mut judges: Vec<Judge> = Vec::new();
@@ -99,12 +109,11 @@ pub async fn watch(
                     // A failed accept (e.g. the client reset first) is not fatal.
                     Err(_) => continue,
                 };
-                let _ = stream.set_nodelay(true);
                 let id = next;
                 next = next.wrapping_add(1);
                 let judge = Judge::opened(id, peer, start);
                 judges.push(judge.clone());
-                tasks.spawn(connection(id, stream, judge, hub.clone()));
+                tasks.spawn(connection(id, stream, listener.clone(), judge, hub.clone()));
             }
         }
     };
@@ -122,9 +131,26 @@ pub async fn watch(
     })
 }
 
-/// One client connection: a writer task and this reader loop.
-async fn connection(id: ConnId, stream: TcpStream, judge: Judge, hub: Arc<Hub>) {
-    let (rd, wr) = stream.into_split();
+/// One client connection: its handshakes, then a writer task and this
+/// reader loop.
+async fn connection(
+    id: ConnId,
+    stream: TcpStream,
+    listener: Arc<Listener>,
+    judge: Judge,
+    hub: Arc<Hub>,
+) {
+    let accepted = match listener.handshake(stream, HANDSHAKE_WAIT).await {
+        Ok(a) => a,
+        Err(refused) => {
+            judge.refused(refused);
+            return;
+        }
+    };
+    if let Some(tls) = accepted.tls {
+        judge.tls(tls);
+    }
+    let (rd, wr) = accepted.link.split_from("the client");
     let (tx, rx) = mpsc::unbounded_channel();
     lock(&hub.writers).insert(id, tx);
     let (closing_tx, closing_rx) = tokio::sync::oneshot::channel();
@@ -141,28 +167,50 @@ async fn connection(id: ConnId, stream: TcpStream, judge: Judge, hub: Arc<Hub>) 
 /// answer. Returns whether the client had sent DISCONNECT.
 async fn read_loop(
     id: ConnId,
-    mut rd: OwnedReadHalf,
+    mut rd: LinkReader,
     judge: &Judge,
     hub: &Hub,
     mut closing: tokio::sync::oneshot::Receiver<()>,
 ) -> bool {
     let mut framer = Framer::default();
-    let mut buf = vec![0u8; 16 * 1024];
     let mut wait = CONNECT_WAIT;
     let mut connected = false;
     let mut disconnected = false;
     loop {
         let read = tokio::select! {
-            r = tokio::time::timeout(wait, rd.read(&mut buf)) => r,
+            r = tokio::time::timeout(wait, rd.next()) => r,
             _ = &mut closing => {
                 // The server closed (protocol violation, takeover, DISCONNECT).
                 judge.closed(ClosedBy::Server);
                 return disconnected;
             }
         };
-        let n = match read {
-            Ok(Ok(n)) => n,
-            Ok(Err(_)) => 0,
+        let bytes = match read {
+            Ok(Chunk::Bytes(b)) => b,
+            Ok(Chunk::Text(t)) => {
+                // Not MQTT traffic (MQTT-6.0.0-1): judged, never framed, and
+                // the connection is closed as a receiver must.
+                let error = FrameError::TextFrame;
+                judge.malformed(Direction::ToServer, framer.offset(), t.len(), error);
+                hub.dispatch(vec![Out::Close(id)]);
+                // Nothing more is read: the writer closes and says so (or
+                // is gone already).
+                let _ = (&mut closing).await;
+                judge.closed(ClosedBy::Server);
+                return disconnected;
+            }
+            Ok(Chunk::End(_)) => {
+                if let Some(Framed::Malformed {
+                    offset,
+                    bytes,
+                    error,
+                }) = framer.finish()
+                {
+                    judge.malformed(Direction::ToServer, offset, bytes.len(), error);
+                }
+                judge.closed(ClosedBy::Client);
+                return disconnected;
+            }
             Err(_) => {
                 // Keep alive × 1.5 (or the CONNECT wait, or the grace after
                 // DISCONNECT) without a byte.
@@ -170,19 +218,7 @@ async fn read_loop(
                 continue;
             }
         };
-        if n == 0 {
-            if let Some(Framed::Malformed {
-                offset,
-                bytes,
-                error,
-            }) = framer.finish()
-            {
-                judge.malformed(Direction::ToServer, offset, bytes.len(), error);
-            }
-            judge.closed(ClosedBy::Client);
-            return disconnected;
-        }
-        framer.push(&buf[..n]);
+        framer.push(&bytes);
         while let Some(f) = framer.next_frame() {
             match f {
                 Framed::Packet { bytes, .. } => {
@@ -225,7 +261,7 @@ async fn read_loop(
 /// Encodes and writes what the broker sends, judging each packet as it
 /// goes out; on Close, shuts the connection down and tells the reader.
 async fn write_loop(
-    mut wr: OwnedWriteHalf,
+    mut wr: LinkWriter,
     mut rx: UnboundedReceiver<Cmd>,
     judge: Judge,
     closing: tokio::sync::oneshot::Sender<()>,
@@ -237,12 +273,12 @@ async fn write_loop(
                 // Judged before it is written: the client's answer may be
                 // read before this task runs again.
                 judge.packet(Direction::ToClient, bytes.clone());
-                if wr.write_all(&bytes).await.is_err() {
+                if wr.write(&bytes, &Framing::Whole).await.is_err() {
                     return;
                 }
             }
             Cmd::Close => {
-                let _ = wr.shutdown().await;
+                wr.shutdown().await;
                 let _ = closing.send(());
                 return;
             }

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
@@ -53,10 +54,11 @@ pub enum Chunk {
     End(Option<String>),
 }
 
-/// The reading half of a [`Link`].
+/// The reading half of a [`Link`], with how reasons name the peer ("the
+/// broker", "the device").
 pub enum LinkReader {
-    Stream(ReadHalf<Stream>, Box<[u8]>),
-    Ws(SplitStream<WsStream>),
+    Stream(ReadHalf<Stream>, Box<[u8]>, &'static str),
+    Ws(SplitStream<WsStream>, &'static str),
 }
 
 /// The writing half of a [`Link`].
@@ -72,19 +74,25 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 const READ_BUFFER: usize = 16 * 1024;
 
 impl Link {
-    /// Split into halves that can be used from different tasks.
+    /// Split into halves that can be used from different tasks; the
+    /// peer is a broker.
     pub fn split(self) -> (LinkReader, LinkWriter) {
+        self.split_from("the broker")
+    }
+
+    /// Split into halves; the reader's reasons name the peer as `peer`.
+    pub fn split_from(self, peer: &'static str) -> (LinkReader, LinkWriter) {
         match self {
             Link::Stream(s) => {
                 let (r, w) = tokio::io::split(s);
                 (
-                    LinkReader::Stream(r, vec![0u8; READ_BUFFER].into_boxed_slice()),
+                    LinkReader::Stream(r, vec![0u8; READ_BUFFER].into_boxed_slice(), peer),
                     LinkWriter::Stream(w),
                 )
             }
             Link::Ws(ws) => {
                 let (w, r) = (*ws).split();
-                (LinkReader::Ws(r), LinkWriter::Ws(w, Vec::new()))
+                (LinkReader::Ws(r, peer), LinkWriter::Ws(w, Vec::new()))
             }
         }
     }
@@ -94,12 +102,12 @@ impl LinkReader {
     /// The next thing the peer sent (after [`Chunk::End`], only more ends).
     pub async fn next(&mut self) -> Chunk {
         match self {
-            LinkReader::Stream(r, buf) => match r.read(buf).await {
+            LinkReader::Stream(r, buf, peer) => match r.read(buf).await {
                 Ok(0) => Chunk::End(None),
                 Ok(n) => Chunk::Bytes(Bytes::copy_from_slice(&buf[..n])),
-                Err(e) => Chunk::End(Some(super::tls::reason(&e))),
+                Err(e) => Chunk::End(Some(super::tls::reason_from(&e, peer))),
             },
-            LinkReader::Ws(r) => loop {
+            LinkReader::Ws(r, peer) => loop {
                 match r.next().await {
                     Some(Ok(Message::Binary(b))) => return Chunk::Bytes(b),
                     Some(Ok(Message::Text(t))) => return Chunk::Text(Bytes::from(t)),
@@ -121,7 +129,7 @@ impl LinkReader {
                     // A text frame whose payload is not UTF-8: still a text
                     // frame (the library drops its payload).
                     Some(Err(WsError::Utf8(_))) => return Chunk::Text(Bytes::new()),
-                    Some(Err(e)) => return Chunk::End(Some(ws_reason(e))),
+                    Some(Err(e)) => return Chunk::End(Some(ws_reason(e, peer))),
                     None => return Chunk::End(None),
                 }
             },
@@ -147,10 +155,25 @@ impl LinkWriter {
                     return Ok(());
                 }
                 let bytes = std::mem::take(held);
-                for m in messages(&bytes, framing) {
-                    w.feed(m).await.map_err(ws_write_error)?;
+                let sent = async {
+                    for m in messages(&bytes, framing) {
+                        w.feed(m).await?;
+                    }
+                    w.flush().await
+                };
+                match sent.await {
+                    // The peer closed first (its Close frame or the end of
+                    // the stream was read): as with a TCP write after the
+                    // peer's FIN, the bytes go nowhere and the reader
+                    // reports the close.
+                    Ok(())
+                    | Err(
+                        WsError::AlreadyClosed
+                        | WsError::ConnectionClosed
+                        | WsError::Protocol(ProtocolError::SendAfterClosing),
+                    ) => Ok(()),
+                    Err(e) => Err(ws_write_error(e)),
                 }
-                w.flush().await.map_err(ws_write_error)
             }
         }
     }
@@ -208,12 +231,12 @@ pub fn split<'a>(bytes: &'a [u8], sizes: &[usize]) -> Vec<&'a [u8]> {
 }
 
 fn ws_write_error(e: WsError) -> String {
-    format!("write failed (peer closed?): {}", ws_reason(e))
+    format!("write failed (peer closed?): {}", ws_reason(e, "the peer"))
 }
 
-fn ws_reason(e: WsError) -> String {
+fn ws_reason(e: WsError, peer: &str) -> String {
     match e {
-        WsError::Io(io) => super::tls::reason(&io),
+        WsError::Io(io) => super::tls::reason_from(&io, peer),
         other => other.to_string(),
     }
 }
@@ -232,6 +255,32 @@ mod tests {
         let empty: &[u8] = &[];
         assert_eq!(split(empty, &[1]), vec![empty]);
         assert_eq!(split(&b, &[0, 1]), vec![&b[..1], &b[1..]]);
+    }
+
+    /// A server-side WebSocket link whose client is gone: closed with a
+    /// Close frame (`clean`) or dropped without one.
+    async fn closed_by_peer(clean: bool) -> Link {
+        let (a, b) = tokio::io::duplex(4096);
+        let server = tokio::spawn(tokio_tungstenite::accept_async(Box::new(a) as Stream));
+        let (mut client, _) = tokio_tungstenite::client_async("ws://x/mqtt", Box::new(b) as Stream)
+            .await
+            .unwrap();
+        let ws = server.await.unwrap().unwrap();
+        if clean {
+            client.close(None).await.unwrap();
+        }
+        drop(client);
+        Link::Ws(Box::new(ws))
+    }
+
+    #[tokio::test]
+    async fn writing_after_the_peer_closed_is_not_an_error() {
+        for clean in [true, false] {
+            let (mut rd, mut wr) = closed_by_peer(clean).await.split();
+            assert!(matches!(rd.next().await, Chunk::End(_)));
+            // As on TCP after the peer's FIN: the bytes go nowhere.
+            assert_eq!(wr.write(&[0xc0, 0x00], &Framing::Whole).await, Ok(()));
+        }
     }
 
     #[test]

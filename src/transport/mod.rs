@@ -1,13 +1,18 @@
 //! Transports to the peer under test. A [`Target`] is parsed from a URL
 //! (`mqtt://` plain TCP, `mqtts://` TLS, `ws://` WebSocket, `wss://`
 //! WebSocket over TLS); a connection is a [`Link`] the runner taps (every
-//! read and write becomes bytes with a direction).
+//! read and write becomes bytes with a direction). `mqttspec serve` listens
+//! on the same schemes ([`Listener`], with the server side of TLS in
+//! [`tls_server`]).
 
 mod link;
+mod listen;
 pub mod tls;
+pub mod tls_server;
 pub mod ws;
 
 pub use link::{Chunk, Framing, Link, LinkReader, LinkWriter};
+pub use listen::{Accepted, ListenError, Listener, Refused, HANDSHAKE_WAIT};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,6 +49,16 @@ impl Scheme {
     /// Whether MQTT travels in WebSocket frames.
     pub fn is_websocket(self) -> bool {
         matches!(self, Scheme::Ws | Scheme::Wss)
+    }
+
+    /// The URL scheme: "mqtt", "mqtts", "ws" or "wss".
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::Tcp => "mqtt",
+            Scheme::Tls => "mqtts",
+            Scheme::Ws => "ws",
+            Scheme::Wss => "wss",
+        }
     }
 }
 

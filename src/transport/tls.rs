@@ -158,7 +158,7 @@ pub enum TlsError {
     NoCa,
 }
 
-fn certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+pub(crate) fn certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let file = |why: String| TlsError::File {
         path: path.to_path_buf(),
         why,
@@ -211,9 +211,23 @@ pub fn server_name(host: &str) -> Result<ServerName<'static>, TlsError> {
         .map_err(|e| TlsError::Config(format!("bad server name `{host}`: {e}")))
 }
 
-/// A one-line reason for a failed TLS handshake or read.
+/// A one-line reason for a failed TLS handshake or read from a broker.
 pub fn reason(e: &std::io::Error) -> String {
     Refusal::of(e).reason
+}
+
+/// Like [`reason`], naming the peer `peer` ("the broker", "the device").
+pub fn reason_from(e: &std::io::Error, peer: &str) -> String {
+    let inner = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
+    match inner {
+        Some(rustls::Error::AlertReceived(a)) => {
+            format!("{peer} sent TLS alert {}", alert_name(a))
+        }
+        None if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            format!("{peer} closed the connection without a TLS alert")
+        }
+        _ => Refusal::of(e).reason,
+    }
 }
 
 /// Snake-case name of a TLS alert, as in RFC 8446.
@@ -253,6 +267,11 @@ mod tests {
             .starts_with("the suite refused the broker's certificate"));
         let eof = std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
         assert_eq!(Refusal::of(&eof).by, RefusedBy::Broker);
+        assert_eq!(
+            reason_from(&eof, "the device"),
+            "the device closed the connection without a TLS alert"
+        );
+        assert_eq!(reason(&eof), reason_from(&eof, "the broker"));
     }
 
     #[test]

@@ -1,8 +1,10 @@
-//! The WebSocket client handshake of `ws://` and `wss://` targets
-//! (tokio-tungstenite over the TCP or TLS stream): offers the subprotocol
-//! `mqtt` (MQTT-6.0.0-3) and turns a server that does not select it into
-//! [`TransportError::Subprotocol`] (MQTT-6.0.0-4), a verdict rather than a
-//! harness failure.
+//! The WebSocket handshakes (tokio-tungstenite over the TCP or TLS
+//! stream). As a client (`ws://` and `wss://` targets): offers the
+//! subprotocol `mqtt` (MQTT-6.0.0-3) and turns a server that does not
+//! select it into [`TransportError::Subprotocol`] (MQTT-6.0.0-4), a verdict
+//! rather than a harness failure. As a server (`mqttspec serve`,
+//! [`accept`]): selects `mqtt`, and refuses a client that does not offer it
+//! (MQTT-6.0.0-3) with HTTP 400.
 
 use std::time::Duration;
 
@@ -21,6 +23,9 @@ pub const SUBPROTOCOL: &str = "mqtt";
 
 /// The statement a server breaks by not selecting [`SUBPROTOCOL`].
 pub const SUBPROTOCOL_STATEMENT: &str = "MQTT-6.0.0-4";
+
+/// The statement a client breaks by not offering [`SUBPROTOCOL`].
+pub const CLIENT_SUBPROTOCOL_STATEMENT: &str = "MQTT-6.0.0-3";
 
 /// An open WebSocket connection.
 pub type WsStream = WebSocketStream<Stream>;
@@ -52,6 +57,73 @@ pub async fn handshake(
         Ok(Err(e)) => Err(classify(e, &target.addr())),
         Err(_) => Err(failed(format!("no handshake within {timeout:?}"))),
     }
+}
+
+/// Why a client's WebSocket handshake failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcceptError {
+    pub reason: String,
+    /// Whether the suite refused it (else the client gave up or sent no
+    /// WebSocket request).
+    pub by_suite: bool,
+    /// The statement the client broke, if that is why it was refused.
+    pub statement: Option<&'static str>,
+}
+
+/// Run the server handshake on `stream` (any request path): select the
+/// subprotocol `mqtt` when the client offers it, refuse the client with
+/// HTTP 400 when it does not (MQTT-6.0.0-3).
+pub async fn accept(stream: Stream) -> Result<WsStream, AcceptError> {
+    use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+    // The result type is tungstenite's `Callback` signature, not ours to shrink.
+    #[allow(clippy::result_large_err)]
+    let callback = |req: &Request, mut resp: Response| -> Result<Response, ErrorResponse> {
+        let offered = req
+            .headers()
+            .get_all("Sec-WebSocket-Protocol")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|p| p.trim() == SUBPROTOCOL);
+        if offered {
+            resp.headers_mut().insert(
+                "Sec-WebSocket-Protocol",
+                HeaderValue::from_static(SUBPROTOCOL),
+            );
+            return Ok(resp);
+        }
+        let mut refusal = ErrorResponse::new(Some(format!(
+            "the WebSocket subprotocol `{SUBPROTOCOL}` is required\n"
+        )));
+        *refusal.status_mut() = tokio_tungstenite::tungstenite::http::StatusCode::BAD_REQUEST;
+        Err(refusal)
+    };
+    tokio_tungstenite::accept_hdr_async(stream, callback)
+        .await
+        .map_err(|e| match e {
+            WsError::Http(_) => AcceptError {
+                reason: format!(
+                    "the client did not offer the WebSocket subprotocol `{SUBPROTOCOL}` (the suite answered HTTP 400)"
+                ),
+                by_suite: true,
+                statement: Some(CLIENT_SUBPROTOCOL_STATEMENT),
+            },
+            WsError::Io(io) => AcceptError {
+                reason: format!("WebSocket handshake failed: {io}"),
+                by_suite: false,
+                statement: None,
+            },
+            WsError::Protocol(p) => AcceptError {
+                reason: format!("not a WebSocket request: {p}"),
+                by_suite: true,
+                statement: None,
+            },
+            other => AcceptError {
+                reason: format!("WebSocket handshake failed: {other}"),
+                by_suite: true,
+                statement: None,
+            },
+        })
 }
 
 /// A handshake error as a transport error; subprotocol refusals are kept apart.
@@ -90,6 +162,7 @@ mod tests {
     #[test]
     fn the_subprotocol_statement_is_in_the_tables() {
         assert!(crate::spec::is_known(SUBPROTOCOL_STATEMENT));
+        assert!(crate::spec::is_known(CLIENT_SUBPROTOCOL_STATEMENT));
     }
 
     #[test]

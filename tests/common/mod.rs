@@ -187,6 +187,19 @@ pub fn known_deviations() -> Vec<String> {
         .collect()
 }
 
+/// The version of paho-mqtt for /usr/bin/python3 ("1.6.1").
+pub fn paho_version() -> String {
+    let out = Command::new("/usr/bin/python3")
+        .args(["-c", "import paho.mqtt; print(paho.mqtt.__version__)"])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "paho-mqtt for /usr/bin/python3 (apt-get install -y python3-paho-mqtt)"
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 /// The installed mosquitto's version ("2.0.11"), from `mosquitto -h`.
 pub fn mosquitto_version() -> String {
     let out = Command::new("mosquitto").arg("-h").output().unwrap();

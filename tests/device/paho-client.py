@@ -2,13 +2,16 @@
 (paho-mqtt 1.x or 2.x): turns a case's abstract trigger into client calls.
 
 Usage (as `mqttspec serve --exec`):
-  /usr/bin/python3 tests/device/paho-client.py {host} {port} {client_id} {topic} {trigger}
+  /usr/bin/python3 tests/device/paho-client.py [OPTIONS…] {host} {port} {client_id} {topic} {trigger}
 Triggers: "publish qos=N", "subscribe qos=N", "unsubscribe qos=N"
 (subscribe to {topic}/#, then unsubscribe from it at once), each
 optionally with "count=N" (publish N messages), "retain", "keepalive=S",
 "user=U", "pass=P", "clean=0" (persistent session), "v5" (MQTT 5.0) and
 "reconnect" (the device must reconnect when the connection drops and go
 on; the client's network loop does that by itself); see the README.
+Options, before the host: --cafile FILE (TLS, trusting the CA of the
+suite's certificate), --cert FILE --key FILE (a client certificate),
+--websockets (MQTT over WebSocket, path /mqtt).
 """
 import queue
 import sys
@@ -17,8 +20,8 @@ import threading
 import paho.mqtt.client as mqtt
 
 
-def client(client_id, v5, clean):
-    kwargs = {"client_id": client_id}
+def client(client_id, v5, clean, transport):
+    kwargs = {"client_id": client_id, "transport": transport}
     if v5:
         kwargs["protocol"] = mqtt.MQTTv5
     else:
@@ -29,17 +32,29 @@ def client(client_id, v5, clean):
     return mqtt.Client(**kwargs)
 
 
+def options(args):
+    """Leading --name [value] options, and the rest of the arguments."""
+    opts = {}
+    while args and args[0].startswith("--"):
+        name = args.pop(0)[2:]
+        opts[name] = True if name == "websockets" else args.pop(0)
+    return opts, args
+
+
 def main():
-    host, port, client_id, topic = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-    action, words = sys.argv[5], sys.argv[6:]
-    opts = dict(w.split("=", 1) for w in words if "=" in w)
-    qos = int(opts.get("qos", "0"))
-    keepalive = int(opts.get("keepalive", "60"))
+    opts, args = options(sys.argv[1:])
+    host, port, client_id, topic = args[0], int(args[1]), args[2], args[3]
+    action, words = args[4], args[5:]
+    trig = dict(w.split("=", 1) for w in words if "=" in w)
+    qos = int(trig.get("qos", "0"))
+    keepalive = int(trig.get("keepalive", "60"))
     v5 = "v5" in words
-    clean = opts.get("clean", "1") != "0"
-    c = client(client_id, v5, clean)
-    if "user" in opts:
-        c.username_pw_set(opts["user"], opts.get("pass"))
+    clean = trig.get("clean", "1") != "0"
+    c = client(client_id, v5, clean, "websockets" if "websockets" in opts else "tcp")
+    if "cafile" in opts:
+        c.tls_set(ca_certs=opts["cafile"], certfile=opts.get("cert"), keyfile=opts.get("key"))
+    if "user" in trig:
+        c.username_pw_set(trig["user"], trig.get("pass"))
 
     def connect():
         if v5:
@@ -57,7 +72,7 @@ def main():
         if connack.get() != 0:
             # Refused: the library decides what happens to the connection.
             threading.Event().wait()
-        count = int(opts.get("count", "1"))
+        count = int(trig.get("count", "1"))
         retain = "retain" in words
         sent = [c.publish(topic + "/a", b"x", qos=qos, retain=retain) for _ in range(count)]
         for info in sent:
@@ -74,7 +89,7 @@ def main():
         connect()
         c.loop_forever()
     else:
-        sys.exit("unknown trigger: " + " ".join(sys.argv[5:]))
+        sys.exit("unknown trigger: " + " ".join(args[4:]))
 
 
 main()

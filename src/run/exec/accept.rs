@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::time::timeout_at;
 
-use super::{colon, Exec, StepOut};
+use super::{colon, refused_device, Exec, StepOut};
 use crate::run::conn::Conn;
 use crate::run::trigger;
 use crate::verdict::Verdict;
@@ -40,10 +40,7 @@ impl Exec<'_> {
                 template,
                 &crate::run::trigger::Vars {
                     host: &self.env.target.host,
-                    port: listener
-                        .local_addr()
-                        .map(|a| a.port())
-                        .unwrap_or(self.env.target.port),
+                    port: listener.port(),
                     client_id: &client_id,
                     topic: &self.ctx.topic_prefix,
                     case: &self.case.id,
@@ -116,10 +113,15 @@ impl Exec<'_> {
                 ));
             }
         };
-        let _ = tcp.set_nodelay(true);
+        let link = match listener
+            .handshake(tcp, crate::transport::HANDSHAKE_WAIT)
+            .await
+        {
+            Ok(a) => a.link,
+            Err(r) => return Err(refused_device(r)),
+        };
         let id = self.next_id;
         self.next_id += 1;
-        let link = crate::transport::Link::Stream(Box::new(tcp));
         let mut conn = Conn::start(id, name, link, self.recorder.clone());
         conn.client_id = client_id;
         self.conns.insert(name.to_string(), conn);
@@ -130,7 +132,7 @@ impl Exec<'_> {
     /// program (still running) exits, whichever comes first.
     async fn accept_or_exit(
         &mut self,
-        listener: &tokio::net::TcpListener,
+        listener: &crate::transport::Listener,
         deadline: tokio::time::Instant,
     ) -> Waited {
         let program = self.triggered.as_mut().filter(|p| p.status().is_none());
