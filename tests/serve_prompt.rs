@@ -4,6 +4,8 @@
 //! test as an operator would. Without a terminal the cases are skipped and
 //! reported as such.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::io::{Read, Write};
