@@ -9,7 +9,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
@@ -134,6 +134,8 @@ enum Fault {
     NoPuback,
     PubcompInsteadOfPubrec,
     SilentPastKeepAlive,
+    /// Keeps pinging in time but never closes, though no PINGRESP comes.
+    PingsButStays,
     StaysAfterDisconnect,
     IgnoresUnrequested,
     /// Subscribes, then reads on whatever comes and never closes.
@@ -248,6 +250,24 @@ fn misbehave(fault: Fault, serve: &Serve) {
             d.connect(5);
             d.subscribe(0);
             // ... and nothing more, not even PINGREQ.
+        }
+        Fault::PingsButStays => {
+            d.connect(5);
+            d.subscribe(0);
+            // A PINGREQ whenever 4 s pass without a byte from the suite
+            // (within Keep Alive 5 s), until the suite closes.
+            d.0.set_read_timeout(Some(Duration::from_secs(4))).unwrap();
+            let mut buf = [0u8; 256];
+            loop {
+                match d.0.read(&mut buf) {
+                    Ok(0) => return,
+                    Ok(_) => {}
+                    Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                        d.send(&Packet::Pingreq)
+                    }
+                    Err(_) => return,
+                }
+            }
         }
         Fault::StaysAfterDisconnect => {
             d.connect(60);
@@ -448,6 +468,11 @@ fn misbehave(fault: Fault, serve: &Serve) {
     "device-pingreq-within-keep-alive",
     "MQTT-3.1.2-23"
 )]
+#[case::silent_without_pingresp(
+    Fault::SilentPastKeepAlive,
+    "device-closes-without-pingresp",
+    "MQTT-3.1.2-23"
+)]
 #[case::stays_after_disconnect(
     Fault::StaysAfterDisconnect,
     "device-closes-after-disconnect",
@@ -609,6 +634,20 @@ fn faulty_device_fails_the_case_naming_the_statement(
     assert_eq!(c["verdict"], "fail", "{fault:?}\n{out}");
     assert_eq!(c["failed_statement"], statement, "{fault:?}\n{out}");
     assert_eq!(code, 1);
+}
+
+/// Closing without PINGRESP is a SHOULD: a device that stays is graded,
+/// never failed.
+#[test]
+fn device_staying_without_pingresp_is_non_strict() {
+    let case_id = "device-closes-without-pingresp";
+    let serve = Serve::start(&["--case", case_id]);
+    misbehave(Fault::PingsButStays, &serve);
+    let (code, out, report) = serve.finish();
+    let c = &report["cases"][0];
+    assert_eq!(c["id"], case_id);
+    assert_eq!(c["verdict"], "non-strict", "{out}");
+    assert_eq!(code, 0, "{out}");
 }
 
 #[test]

@@ -647,21 +647,22 @@ fn validate_alternative(a: &RawAlternative) -> Result<Alternative, String> {
             ))
         }
     };
-    let outcome = match (&a.packet, a.close, a.nothing) {
-        (Some(p), false, false) => {
+    let outcome = match (&a.packet, a.close, a.nothing, a.open) {
+        (Some(p), false, false, false) => {
             check_kind(&p.kind)?;
             Outcome::Packet(Box::new(p.clone()))
         }
-        (None, true, false) => Outcome::Close,
-        (p, false, true) => {
+        (None, true, false, false) => Outcome::Close,
+        (p, false, true, false) => {
             if let Some(p) = p {
                 check_kind(&p.kind)?;
             }
             Outcome::Nothing(p.clone().map(Box::new))
         }
+        (None, false, false, true) => Outcome::Open,
         _ => {
             return Err(
-                "each `one_of` entry needs exactly one of `packet = {…}`, `close = true`, `nothing = true`"
+                "each `one_of` entry needs exactly one of `packet = {…}`, `close = true`, `nothing = true`, `open = true`"
                     .into(),
             )
         }
@@ -853,6 +854,23 @@ packet = { type = "connack", code = 0 }
     fn two_actions_in_one_step_is_an_error() {
         let e = err(&GOOD.replace("connect = \"a\"", "connect = \"a\"\ndrop = \"a\""));
         assert!(e.contains("several actions"), "{e}");
+    }
+
+    #[test]
+    fn open_alternative_loads_alone_and_not_with_a_packet() {
+        let one_of = "one_of = [{ close = true }, { open = true, grade = \"non-strict\" }]";
+        let text = GOOD.replace("packet = { type = \"suback\", packet_id = 7 }", one_of);
+        let c = parse_case(Path::new("c.toml"), &text).unwrap();
+        let Action::Expect {
+            alternatives: alts, ..
+        } = &c.steps[2].action
+        else {
+            panic!("an expect step");
+        };
+        assert!(matches!(alts[1].outcome, Outcome::Open));
+        let both = "one_of = [{ open = true, packet = { type = \"puback\" } }]";
+        let e = err(&GOOD.replace("packet = { type = \"suback\", packet_id = 7 }", both));
+        assert!(e.contains("exactly one of"), "{e}");
     }
 
     #[test]

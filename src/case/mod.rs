@@ -214,6 +214,9 @@ pub enum Outcome {
     Packet(Box<RawPacket>),
     Close,
     Nothing(Option<Box<RawPacket>>),
+    /// The connection is still open at the end of the window (whatever
+    /// arrived meanwhile).
+    Open,
 }
 
 /// Default wait of an `expect` step.

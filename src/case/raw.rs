@@ -205,6 +205,9 @@ pub struct RawAlternative {
     /// Nothing (matching `packet`, if given) arrives within the window.
     #[serde(default)]
     pub nothing: bool,
+    /// The connection is still open when the window ends, whatever arrived.
+    #[serde(default)]
+    pub open: bool,
     /// "pass" (default) or "non-strict".
     pub grade: Option<String>,
     /// Why this alternative is graded so.

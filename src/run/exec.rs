@@ -734,7 +734,7 @@ impl<'a> Waiting<'a> {
                         self.nothing_broken[k] = true;
                     }
                 }
-                Outcome::Close => {}
+                Outcome::Close | Outcome::Open => {}
             }
         }
         if mismatch.is_empty() {
@@ -778,10 +778,10 @@ impl<'a> Waiting<'a> {
     }
 
     fn timeout(&mut self, within: Duration) -> Outcome3<'a> {
-        let open =
-            self.alts.iter().enumerate().find(|(k, a)| {
-                matches!(a.outcome, Outcome::Nothing(_)) && !self.nothing_broken[*k]
-            });
+        let open = self.alts.iter().enumerate().find(|(k, a)| {
+            matches!(a.outcome, Outcome::Open)
+                || matches!(a.outcome, Outcome::Nothing(_)) && !self.nothing_broken[*k]
+        });
         match open {
             Some((_, alt)) => (graded(alt), Some(alt), None),
             None => (
@@ -816,6 +816,7 @@ fn describe(alts: &[Alternative], within: Duration, peer: &str) -> String {
             let what = match &a.outcome {
                 Outcome::Packet(p) => describe_pattern(p),
                 Outcome::Close => format!("{peer} closes the connection"),
+                Outcome::Open => "the connection stays open".into(),
                 Outcome::Nothing(None) => "no packet".into(),
                 Outcome::Nothing(Some(p)) => format!("no {}", describe_pattern(p)),
             };
