@@ -154,7 +154,7 @@ pub enum TlsError {
     File { path: PathBuf, why: String },
     #[error("TLS: {0}")]
     Config(String),
-    #[error("mqtts:// needs the CA that signed the broker's certificate: give --ca FILE (or put ca.pem in the --certs directory)")]
+    #[error("a TLS target (mqtts:// or wss://) needs the CA that signed the broker's certificate: give --ca FILE (or put ca.pem in the --certs directory)")]
     NoCa,
 }
 
