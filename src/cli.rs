@@ -35,7 +35,8 @@ pub enum Command {
     /// Without --watch, runs device cases (role = "device", default
     /// cases/device) one after the other (all at once with
     /// --port-per-case): each waits for the device to connect (started by
-    /// --exec, or connected by hand), scripts the broker's side and checks
+    /// --exec, asked of the operator with --prompt, or connecting by
+    /// itself), scripts the broker's side and checks
     /// what the client does. Ctrl-C or SIGTERM ends the cases under way as
     /// errors and skips the rest; the reports are written all the same.
     ///
