@@ -101,9 +101,18 @@ pub fn interpret(line: &str) -> Answer {
 
 /// The question for one case.
 pub fn question(case_id: &str, trigger: &str, url: &str, client_id: &str, topic: &str) -> String {
+    let filter = matches!(
+        trigger.split_whitespace().next(),
+        Some("subscribe" | "unsubscribe")
+    );
+    let topics = if filter {
+        format!("topic filter: any, e.g. {topic}/#")
+    } else {
+        format!("topic: any, e.g. {topic}/a")
+    };
     format!(
         "[{case_id}] Make the device connect to {url} and {} now.\n  \
-         (client id: any, e.g. {client_id}; topics: any, e.g. {topic}/a)",
+         (client id: any, e.g. {client_id}; {topics})",
         describe(trigger)
     )
 }
@@ -156,6 +165,11 @@ mod tests {
             "mqttspec/r/device-publish-qos1",
         );
         assert!(q.starts_with("[device-publish-qos1] Make the device connect to mqtt://127.0.0.1:1883 and publish a message at QoS 1"), "{q}");
-        assert!(q.contains("mqttspec/r/device-publish-qos1/a"), "{q}");
+        assert!(
+            q.contains("topic: any, e.g. mqttspec/r/device-publish-qos1/a"),
+            "{q}"
+        );
+        let q = question("c", "subscribe qos=1", "mqtt://h:1", "id", "mqttspec/r/c");
+        assert!(q.contains("topic filter: any, e.g. mqttspec/r/c/#"), "{q}");
     }
 }
