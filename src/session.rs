@@ -6,6 +6,8 @@
 //! The session is updated by [`Session::apply`] after the rules have seen an
 //! event, so a rule always sees the state *before* the packet it judges.
 
+mod id_map;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -14,6 +16,8 @@ use bytes::Bytes;
 use crate::codec::properties::id as prop;
 use crate::codec::{Connect, Packet, Publish, Text, Value, Version};
 use crate::event::{ClosedBy, Direction, Event, EventKind};
+
+pub use id_map::IdMap;
 
 /// Where the connection is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,13 +116,13 @@ pub struct Session {
     /// Server → client traffic.
     pub from_server: Traffic,
     /// QoS 1/2 PUBLISHes sent by the client, by packet id.
-    pub client_inflight: BTreeMap<u16, InFlight>,
+    pub client_inflight: IdMap<InFlight>,
     /// QoS 1/2 PUBLISHes sent by the server, by packet id.
-    pub server_inflight: BTreeMap<u16, InFlight>,
+    pub server_inflight: IdMap<InFlight>,
     /// SUBSCRIBEs awaiting SUBACK, by packet id.
-    pub pending_subscribes: BTreeMap<u16, PendingSubscribe>,
+    pub pending_subscribes: IdMap<PendingSubscribe>,
     /// UNSUBSCRIBEs awaiting UNSUBACK, by packet id.
-    pub pending_unsubscribes: BTreeMap<u16, PendingUnsubscribe>,
+    pub pending_unsubscribes: IdMap<PendingUnsubscribe>,
     /// Granted subscriptions: filter bytes → granted QoS.
     pub subscriptions: BTreeMap<Bytes, u8>,
     /// Every filter the client asked for on this connection with the highest
@@ -136,12 +140,12 @@ pub struct Session {
     /// The client sent a packet with wire-level violations.
     pub client_malformed: bool,
     /// PUBRELs sent by the client and not yet answered by PUBCOMP: id → count.
-    pub client_pubrels: BTreeMap<u16, u32>,
+    pub client_pubrels: IdMap<u32>,
     /// PUBRELs sent by the server and not yet answered by PUBCOMP: id → count.
-    pub server_pubrels: BTreeMap<u16, u32>,
+    pub server_pubrels: IdMap<u32>,
     /// PUBACKs still due for re-sent QoS 1 PUBLISHes already acknowledged once,
     /// per acknowledging direction (to server, to client): id → count.
-    spare_pubacks: [BTreeMap<u16, u32>; 2],
+    spare_pubacks: [IdMap<u32>; 2],
     pub closed_by: Option<ClosedBy>,
     pub closed_at: Option<Duration>,
     /// Topic aliases (5.0) per direction: to server, to client.
@@ -161,10 +165,10 @@ impl Session {
             opened_at: None,
             from_client: Traffic::default(),
             from_server: Traffic::default(),
-            client_inflight: BTreeMap::new(),
-            server_inflight: BTreeMap::new(),
-            pending_subscribes: BTreeMap::new(),
-            pending_unsubscribes: BTreeMap::new(),
+            client_inflight: IdMap::new(),
+            server_inflight: IdMap::new(),
+            pending_subscribes: IdMap::new(),
+            pending_unsubscribes: IdMap::new(),
             subscriptions: BTreeMap::new(),
             ever_subscribed: BTreeMap::new(),
             granted_max: BTreeMap::new(),
@@ -196,7 +200,7 @@ impl Session {
     }
 
     /// In-flight PUBLISHes of the sender in `dir`.
-    pub fn inflight(&self, dir: Direction) -> &BTreeMap<u16, InFlight> {
+    pub fn inflight(&self, dir: Direction) -> &IdMap<InFlight> {
         match dir {
             Direction::ToServer => &self.client_inflight,
             Direction::ToClient => &self.server_inflight,
@@ -204,7 +208,7 @@ impl Session {
     }
 
     /// Spare PUBACKs the side sending in `dir` may still send (see `spare_pubacks`).
-    pub fn spare_pubacks(&self, dir: Direction) -> &BTreeMap<u16, u32> {
+    pub fn spare_pubacks(&self, dir: Direction) -> &IdMap<u32> {
         &self.spare_pubacks[dir_slot(dir)]
     }
 
@@ -357,7 +361,7 @@ impl Session {
                     ToServer => &mut self.client_pubrels,
                     ToClient => &mut self.server_pubrels,
                 };
-                *pubrels.entry(a.packet_id).or_insert(0) += 1;
+                *pubrels.get_or_insert_with(a.packet_id, || 0) += 1;
                 if let Some(f) = self.inflight_mut(dir).get_mut(&a.packet_id) {
                     if f.qos == 2 {
                         f.stage = Stage::AwaitPubcomp;
@@ -382,8 +386,7 @@ impl Session {
                     .collect();
                 let entry =
                     self.pending_subscribes
-                        .entry(s.packet_id)
-                        .or_insert(PendingSubscribe {
+                        .get_or_insert_with(s.packet_id, || PendingSubscribe {
                             filters,
                             clean,
                             copies: 0,
@@ -419,8 +422,7 @@ impl Session {
             }
             (ToServer, Packet::Unsubscribe(u)) => {
                 self.pending_unsubscribes
-                    .entry(u.packet_id)
-                    .or_insert(PendingUnsubscribe {
+                    .get_or_insert_with(u.packet_id, || PendingUnsubscribe {
                         filters: u.filters.clone(),
                         copies: 0,
                     })
@@ -486,7 +488,7 @@ impl Session {
         );
     }
 
-    fn inflight_mut(&mut self, dir: Direction) -> &mut BTreeMap<u16, InFlight> {
+    fn inflight_mut(&mut self, dir: Direction) -> &mut IdMap<InFlight> {
         match dir {
             Direction::ToServer => &mut self.client_inflight,
             Direction::ToClient => &mut self.server_inflight,
@@ -494,7 +496,7 @@ impl Session {
     }
 }
 
-fn count_down(map: &mut BTreeMap<u16, u32>, id: u16) {
+fn count_down(map: &mut IdMap<u32>, id: u16) {
     if let Some(n) = map.get_mut(&id) {
         *n = n.saturating_sub(1);
         if *n == 0 {

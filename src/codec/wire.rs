@@ -92,18 +92,39 @@ impl<'a> Reader<'a> {
         out
     }
 
+    /// The next `N` bytes as an array (like [`Reader::take`], without
+    /// slicing the shared buffer).
+    fn array<const N: usize>(&mut self, field: &'static str) -> Option<[u8; N]> {
+        if self.exhausted {
+            return None;
+        }
+        let out = self
+            .raw
+            .get(self.pos..self.end)
+            .and_then(|rest| rest.first_chunk::<N>());
+        match out {
+            Some(a) => {
+                self.pos += N;
+                Some(*a)
+            }
+            None => {
+                let at = self.pos;
+                self.truncated(at, field);
+                None
+            }
+        }
+    }
+
     pub(crate) fn u8(&mut self, field: &'static str) -> Option<u8> {
-        self.take(1, field).map(|b| b[0])
+        self.array::<1>(field).map(|[b]| b)
     }
 
     pub(crate) fn u16(&mut self, field: &'static str) -> Option<u16> {
-        self.take(2, field)
-            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+        self.array(field).map(u16::from_be_bytes)
     }
 
     pub(crate) fn u32(&mut self, field: &'static str) -> Option<u32> {
-        self.take(4, field)
-            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        self.array(field).map(u32::from_be_bytes)
     }
 
     /// A variable byte integer; more than 4 bytes is `InvalidVarInt` (None).
