@@ -83,11 +83,11 @@ fn main() -> std::io::Result<()> {
             .isn(rng.next() as u32, rng.next() as u32);
         written += emit(&mut w, c.handshake())?;
         packets += 4; // CONNECT, CONNACK, SUBSCRIBE, SUBACK
-        let connect = Packet::Connect(Connect {
+        let connect = Packet::Connect(Box::new(Connect {
             client_id: Text::from(format!("bench{i}")),
             keep_alive: 0,
             ..Connect::default()
-        });
+        }));
         written += emit(&mut w, c.send(true, &encode(&connect, v)))?;
         written += emit(
             &mut w,

@@ -310,7 +310,7 @@ impl Session {
                 if let Some(v) = Version::from_level(c.protocol_level) {
                     self.version = v;
                 }
-                self.connect = Some(c.clone());
+                self.connect = Some(Connect::clone(c));
                 if self.phase == Phase::AwaitConnect {
                     self.phase = Phase::AwaitConnack;
                 }
@@ -542,7 +542,7 @@ mod tests {
         sc.close(ClosedBy::Client);
         assert_eq!(session_after(&sc).phase, Phase::Closed);
         let mut refused = Script::new();
-        refused.push(client(Packet::Connect(Connect::default())));
+        refused.push(client(Packet::Connect(Box::default())));
         refused.push(server(Packet::Connack(Connack {
             code: 5,
             ..Connack::default()

@@ -26,10 +26,10 @@ fn session(faulty: bool) -> Vec<u8> {
     let mut c = TcpConversation::new(client, server);
     let v = Version::V311;
     let mut frames: Vec<SynthFrame> = c.handshake();
-    let connect = Packet::Connect(Connect {
+    let connect = Packet::Connect(Box::new(Connect {
         client_id: Text::from("dev1"),
         ..Connect::default()
-    });
+    }));
     frames.extend(c.send(true, &encode(&connect, v)));
     frames.extend(c.send(false, &encode(&Packet::Connack(Connack::default()), v)));
     let publish = Packet::Publish(Publish {

@@ -85,19 +85,19 @@ fn text_bytes_are_verbatim() {
 #[test]
 fn connect_flags_or_raw_flags() {
     // flags = 1 sets the reserved bit on top of the computed clean-session bit.
-    let c = Packet::Connect(Connect {
+    let c = Packet::Connect(Box::new(Connect {
         flags: 0x01,
         ..Connect::default()
-    });
+    }));
     assert_eq!(
         encode(&c, Version::V311),
         h("10 0c 00 04 4d 51 54 54 04 03 00 3c 00 00")
     );
     // A will QoS without a will, through the raw flags.
-    let c = Packet::Connect(Connect {
+    let c = Packet::Connect(Box::new(Connect {
         flags: 0x08,
         ..Connect::default()
-    });
+    }));
     let d = decode(Bytes::from(encode(&c, Version::V311)), Version::V311);
     assert_eq!(
         d.violations,

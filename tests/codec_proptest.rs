@@ -122,7 +122,7 @@ fn connect(v5: bool) -> impl Strategy<Value = Packet> {
                     password,
                 };
                 c.flags = c.computed_flags();
-                Packet::Connect(c)
+                Packet::Connect(Box::new(c))
             },
         )
 }

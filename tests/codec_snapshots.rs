@@ -12,7 +12,7 @@ fn decoded(hex: &str, version: Version) -> Decoded {
 
 fn v5_connect_with_will() -> Packet {
     let prop = |id, value| Property { id, value };
-    Packet::Connect(Connect {
+    Packet::Connect(Box::new(Connect {
         protocol_level: 5,
         keep_alive: 30,
         properties: Properties(vec![
@@ -35,7 +35,7 @@ fn v5_connect_with_will() -> Packet {
         username: Some(Text::from("user")),
         password: Some(Bytes::from_static(b"secret")),
         ..Connect::default()
-    })
+    }))
 }
 
 #[test]

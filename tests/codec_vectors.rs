@@ -8,11 +8,11 @@ use mqttspec::codec::*;
 use rstest::rstest;
 
 fn connect(level: u8) -> Packet {
-    Packet::Connect(Connect {
+    Packet::Connect(Box::new(Connect {
         protocol_level: level,
         flags: 0x02,
         ..Connect::default()
-    })
+    }))
 }
 
 fn publish(qos: u8, id: Option<u16>, props: Vec<Property>) -> Packet {
@@ -63,7 +63,7 @@ fn prop(id: u8, value: Value) -> Property {
 #[case::connect_31(
     "10 0e 00 06 4d 51 49 73 64 70 03 02 00 3c 00 00",
     Version::V31,
-    Packet::Connect(Connect { protocol_name: Text::from("MQIsdp"), protocol_level: 3, flags: 2, ..Connect::default() })
+    Packet::Connect(Box::new(Connect { protocol_name: Text::from("MQIsdp"), protocol_level: 3, flags: 2, ..Connect::default() }))
 )]
 #[case::connack("20 02 01 00", Version::V311, Packet::Connack(Connack { flags: 1, code: 0, ..Connack::default() }))]
 #[case::publish_qos0("30 07 00 03 61 2f 62 68 69", Version::V311, publish(0, None, vec![]))]

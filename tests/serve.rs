@@ -27,11 +27,11 @@ fn connect_to(w: &Watch) -> TcpStream {
 
 fn connect_packet(id: &str, keep_alive: u16) -> Vec<u8> {
     encode(
-        &Packet::Connect(Connect {
+        &Packet::Connect(Box::new(Connect {
             client_id: Text::from(id),
             keep_alive,
             ..Connect::default()
-        }),
+        })),
         Version::V311,
     )
 }

@@ -62,13 +62,13 @@ impl Device {
 
     /// CONNECT at the device's version; the CONNACK.
     fn connect_as(&mut self, clean_session: bool, keep_alive: u16) -> Vec<u8> {
-        self.send(&Packet::Connect(Connect {
+        self.send(&Packet::Connect(Box::new(Connect {
             protocol_level: self.1.level(),
             client_id: Text::from("faulty"),
             clean_session,
             keep_alive,
             ..Connect::default()
-        }));
+        })));
         let connack = self.recv();
         assert_eq!(connack[0], 0x20, "CONNACK");
         connack

@@ -82,7 +82,7 @@ pub fn build_packet(p: &RawPacket, ctx: &Context, version: Version) -> Result<Pa
         })
     };
     Ok(match kind {
-        PacketType::Connect => Packet::Connect(connect(p, ctx, version, props.clone())?),
+        PacketType::Connect => Packet::Connect(Box::new(connect(p, ctx, version, props.clone())?)),
         PacketType::Connack => Packet::Connack(crate::codec::Connack {
             flags: u8::from(p.session_present.unwrap_or(false)),
             code: p.code.unwrap_or(0),
@@ -410,14 +410,14 @@ mod tests {
     fn connect_patterns_compare_what_they_name() {
         let got = decode(
             encode(
-                &Packet::Connect(Connect {
+                &Packet::Connect(Box::new(Connect {
                     protocol_level: 5,
                     clean_session: false,
                     keep_alive: 5,
                     username: Some(Text::from("device")),
                     client_id: Text::from("c"),
                     ..Connect::default()
-                }),
+                })),
                 Version::V5,
             )
             .into(),

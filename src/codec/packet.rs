@@ -162,7 +162,9 @@ impl std::fmt::Display for PacketType {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "UPPERCASE")]
 pub enum Packet {
-    Connect(Connect),
+    /// Boxed: a CONNECT is more than twice the size of any other packet,
+    /// and every packet is moved from the decoder into its event.
+    Connect(Box<Connect>),
     Connack(Connack),
     Publish(Publish),
     Puback(Ack),

@@ -272,7 +272,7 @@ mod tests {
     #[test]
     fn server_closing_after_second_connect_passes() {
         let mut sc = Script::connected(Version::V311);
-        sc.push(client(Packet::Connect(Connect::default())));
+        sc.push(client(Packet::Connect(Box::default())));
         sc.push(client(Packet::Pingreq));
         sc.close(ClosedBy::Server);
         assert!(sc.run_rule("server-stops-after-second-connect").is_empty());
@@ -283,7 +283,7 @@ mod tests {
         let mut sc = Script::connected(Version::V311);
         sc.push(client(Packet::Pingreq));
         sc.push(server(Packet::Pingresp));
-        sc.push(client(Packet::Connect(Connect::default())));
+        sc.push(client(Packet::Connect(Box::default())));
         sc.push(client(Packet::Pingreq));
         let i = sc.push(server(Packet::Pingresp));
         assert_one(
@@ -296,10 +296,10 @@ mod tests {
     #[test]
     fn connack_to_second_connect_is_reported() {
         let mut sc = Script::connected(Version::V5);
-        sc.push(client(Packet::Connect(Connect {
+        sc.push(client(Packet::Connect(Box::new(Connect {
             protocol_level: 5,
             ..Connect::default()
-        })));
+        }))));
         let i = sc.push(server(Packet::Connack(Default::default())));
         assert_one(
             &sc.run_rule("server-stops-after-second-connect"),
@@ -371,11 +371,11 @@ mod tests {
     fn second_connect_is_the_clients_violation() {
         for version in [Version::V311, Version::V5] {
             let mut sc = Script::connected(version);
-            let i = sc.push(client(Packet::Connect(Connect {
+            let i = sc.push(client(Packet::Connect(Box::new(Connect {
                 protocol_level: version.level(),
                 ..Connect::default()
-            })));
-            sc.push(client(Packet::Connect(Connect::default())));
+            }))));
+            sc.push(client(Packet::Connect(Box::default())));
             assert_one(
                 &sc.run_rule("client-connects-once"),
                 "MQTT-3.1.0-2",

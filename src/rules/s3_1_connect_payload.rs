@@ -209,7 +209,7 @@ mod tests {
             .into_iter()
             .map(|kind| Violation { offset: 12, kind })
             .collect();
-        let i = sc.push(client(Packet::Connect(c)).violations(v));
+        let i = sc.push(client(Packet::Connect(Box::new(c))).violations(v));
         (sc.run_rule(RULE), i)
     }
 
@@ -363,10 +363,10 @@ mod tests {
     #[test]
     fn a_second_connect_is_left_to_its_own_rule() {
         let mut sc = Script::connected(Version::V311);
-        sc.push(client(Packet::Connect(Connect {
+        sc.push(client(Packet::Connect(Box::new(Connect {
             flags: 0x20,
             ..Connect::default()
-        })));
+        }))));
         assert!(sc.run_rule(RULE).is_empty());
     }
 }

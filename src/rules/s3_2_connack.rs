@@ -98,7 +98,7 @@ impl Rule for RefusedConnackWithoutSession {
 
 #[cfg(test)]
 mod tests {
-    use crate::codec::{Connack, Connect, Packet, Version};
+    use crate::codec::{Connack, Packet, Version};
     use crate::rules::testkit::{assert_one, client, server, Script};
 
     #[test]
@@ -110,7 +110,7 @@ mod tests {
     fn publish_before_connack_is_reported() {
         let mut sc = Script::new();
         sc.open();
-        sc.push(client(Packet::Connect(Connect::default())));
+        sc.push(client(Packet::Connect(Box::default())));
         let i = sc.push(server(Script::publish("a", 0, None)));
         assert_one(
             &sc.run_rule("first-server-packet-is-connack"),
@@ -123,7 +123,7 @@ mod tests {
     fn refused_with_session_present_is_reported() {
         let mut sc = Script::new();
         sc.open();
-        sc.push(client(Packet::Connect(Connect::default())));
+        sc.push(client(Packet::Connect(Box::default())));
         let i = sc.push(server(Packet::Connack(Connack {
             flags: 1,
             code: 5,
@@ -140,7 +140,7 @@ mod tests {
     fn refused_without_session_passes() {
         let mut sc = Script::new();
         sc.open();
-        sc.push(client(Packet::Connect(Connect::default())));
+        sc.push(client(Packet::Connect(Box::default())));
         sc.push(server(Packet::Connack(Connack {
             code: 5,
             ..Connack::default()

@@ -130,10 +130,10 @@ mod tests {
     fn limited_at(version: Version, props: &[(u8, Value)]) -> Script {
         let mut sc = Script::new();
         sc.open();
-        sc.push(client(Packet::Connect(Connect {
+        sc.push(client(Packet::Connect(Box::new(Connect {
             protocol_level: version.level(),
             ..Connect::default()
-        })));
+        }))));
         sc.push(server(Packet::Connack(Connack {
             properties: Properties(
                 props

@@ -74,7 +74,7 @@ impl Script {
     pub fn connected_with(connect: Connect) -> Script {
         let mut s = Script::new();
         s.open();
-        s.push(client(Packet::Connect(connect)));
+        s.push(client(Packet::Connect(Box::new(connect))));
         s.push(server(Packet::Connack(Connack::default())));
         s
     }

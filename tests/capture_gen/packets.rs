@@ -10,11 +10,11 @@ const V: Version = Version::V311;
 
 pub fn connect(client_id: &str) -> Vec<u8> {
     encode(
-        &Packet::Connect(Connect {
+        &Packet::Connect(Box::new(Connect {
             client_id: Text::from(client_id),
             keep_alive: 30,
             ..Connect::default()
-        }),
+        })),
         V,
     )
 }
@@ -108,7 +108,7 @@ pub mod v5 {
 
     pub fn connect(client_id: &str) -> Vec<u8> {
         encode(
-            &Packet::Connect(Connect {
+            &Packet::Connect(Box::new(Connect {
                 protocol_level: 5,
                 client_id: Text::from(client_id),
                 keep_alive: 30,
@@ -119,7 +119,7 @@ pub mod v5 {
                     user("site", "lab"),
                 ]),
                 ..Connect::default()
-            }),
+            })),
             V,
         )
     }

@@ -173,7 +173,7 @@ impl Client {
 
     /// CONNECT, then the CONNACK, which must accept.
     pub fn connect(&mut self, c: Connect) {
-        self.send(&Packet::Connect(c));
+        self.send(&Packet::Connect(Box::new(c)));
         match self.expect(PacketType::Connack) {
             Packet::Connack(a) => assert_eq!(a.code, 0, "CONNECT refused"),
             _ => unreachable!(),
@@ -298,12 +298,12 @@ pub fn converse(w: &Watch, fault: Fault, version: Version) {
                 append: vec![0, 1, b'u'],
                 ..Overrides::default()
             };
-            c.send_with(&Packet::Connect(connect), o);
+            c.send_with(&Packet::Connect(Box::new(connect)), o);
             c.expect(PacketType::Connack);
         }
         Fault::EmptyIdPersistent => {
             // Refused with 0x02 (3.1.1), then closed.
-            c.send(&Packet::Connect(connect));
+            c.send(&Packet::Connect(Box::new(connect)));
             c.expect(PacketType::Connack);
             return c.until_closed();
         }
@@ -431,7 +431,9 @@ fn conversation(w: &Watch, c: &mut Client, fault: Fault, version: Version) -> bo
     // Ping, a second CONNECT, unsubscribe.
     let committed = match fault {
         Fault::PingreqFlags => c.send_with(&Packet::Pingreq, flags(1)),
-        Fault::SecondConnect => c.send(&Packet::Connect(connect_packet(version, "faulty"))),
+        Fault::SecondConnect => c.send(&Packet::Connect(Box::new(connect_packet(
+            version, "faulty",
+        )))),
         _ => false,
     };
     if committed {

@@ -180,7 +180,7 @@ impl Conn {
         }
         if self.client_id.is_none() {
             return match d.packet {
-                Packet::Connect(c) => self.connect(c),
+                Packet::Connect(c) => self.connect(*c),
                 _ if f.accept_non_connect_first => Ok(Vec::new()),
                 _ => close(),
             };

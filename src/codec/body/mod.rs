@@ -38,7 +38,7 @@ pub(crate) fn decode_body(first_byte: u8, version: Version, r: &mut Reader<'_>) 
     }
     let v5 = version.is_v5();
     let packet = match t {
-        PacketType::Connect => Packet::Connect(connect::decode_connect(r)),
+        PacketType::Connect => Packet::Connect(Box::new(connect::decode_connect(r))),
         PacketType::Connack => Packet::Connack(connect::decode_connack(r, v5)),
         PacketType::Publish => Packet::Publish(publish::decode_publish(r, flags, v5)),
         PacketType::Puback => Packet::Puback(ack::decode_ack(r, v5)),
