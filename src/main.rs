@@ -462,7 +462,7 @@ async fn serve_cases_cmd(
         .collect();
     if cases.is_empty() {
         anyhow::bail!(
-            "no device case (role = \"device\") in the selection: broker cases run with `mqttspec serve`"
+            "no device case (role = \"device\") in the selection: broker cases run with `mqttspec run`"
         );
     }
     let note = tls.as_ref().map(ServeTls::note).unwrap_or_default();

@@ -198,6 +198,27 @@ static SUB_IDS_META: RuleMeta = RuleMeta {
     summary: "A new SUBSCRIBE or UNSUBSCRIBE from the client does not use a packet id still in use, nor a new QoS>0 PUBLISH an id awaiting SUBACK or UNSUBACK.",
 };
 
+const SUBSCRIBE_PENDING: &str = "SUBSCRIBE awaiting its SUBACK";
+const UNSUBSCRIBE_PENDING: &str = "UNSUBSCRIBE awaiting its UNSUBACK";
+
+/// What holds the id of a new SUBSCRIBE or UNSUBSCRIBE: `resend` says
+/// whether a pending one of its own kind (`own`) has the same filters (a
+/// re-send holds nothing); `other` is the pending request of the other kind
+/// under that id, if any; `publish` names a PUBLISH in flight under it.
+fn holder(
+    resend: Option<bool>,
+    own: &str,
+    other: Option<&str>,
+    publish: impl FnOnce() -> Option<String>,
+) -> Option<String> {
+    match (resend, other) {
+        (Some(true), _) => None,
+        (Some(false), _) => Some(own.to_string()),
+        (None, Some(other)) => Some(other.to_string()),
+        (None, None) => publish(),
+    }
+}
+
 /// SUBSCRIBE, UNSUBSCRIBE and QoS>0 PUBLISH share the client's id space: a
 /// new one of them takes no id still awaiting its answer. (A SUBSCRIBE or
 /// UNSUBSCRIBE re-sent with the same filters is a re-send; PUBLISH against
@@ -238,9 +259,9 @@ impl Rule for ClientSubscribeIdsNotInUse {
                     return;
                 };
                 let what = if session.pending_subscribes.contains_key(&id) {
-                    "SUBSCRIBE awaiting its SUBACK"
+                    SUBSCRIBE_PENDING
                 } else if session.pending_unsubscribes.contains_key(&id) {
-                    "UNSUBSCRIBE awaiting its UNSUBACK"
+                    UNSUBSCRIBE_PENDING
                 } else {
                     return;
                 };
@@ -254,15 +275,13 @@ impl Rule for ClientSubscribeIdsNotInUse {
                             .zip(&s.filters)
                             .all(|((f, q), n)| *f == n.filter && *q == n.qos())
                 });
-                let what = match resend {
-                    Some(true) => return,
-                    Some(false) => Some("SUBSCRIBE awaiting its SUBACK".to_string()),
-                    None if session.pending_unsubscribes.contains_key(&s.packet_id) => {
-                        Some("UNSUBSCRIBE awaiting its UNSUBACK".to_string())
-                    }
-                    None => publish_in_use(s.packet_id),
-                };
-                let Some(what) = what else {
+                let other = session
+                    .pending_unsubscribes
+                    .contains_key(&s.packet_id)
+                    .then_some(UNSUBSCRIBE_PENDING);
+                let Some(what) = holder(resend, SUBSCRIBE_PENDING, other, || {
+                    publish_in_use(s.packet_id)
+                }) else {
                     return;
                 };
                 (s.packet_id, what)
@@ -272,15 +291,13 @@ impl Rule for ClientSubscribeIdsNotInUse {
                     .pending_unsubscribes
                     .get(&u.packet_id)
                     .map(|p| p.filters == u.filters);
-                let what = match resend {
-                    Some(true) => return,
-                    Some(false) => Some("UNSUBSCRIBE awaiting its UNSUBACK".to_string()),
-                    None if session.pending_subscribes.contains_key(&u.packet_id) => {
-                        Some("SUBSCRIBE awaiting its SUBACK".to_string())
-                    }
-                    None => publish_in_use(u.packet_id),
-                };
-                let Some(what) = what else {
+                let other = session
+                    .pending_subscribes
+                    .contains_key(&u.packet_id)
+                    .then_some(SUBSCRIBE_PENDING);
+                let Some(what) = holder(resend, UNSUBSCRIBE_PENDING, other, || {
+                    publish_in_use(u.packet_id)
+                }) else {
                     return;
                 };
                 (u.packet_id, what)

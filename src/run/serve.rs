@@ -102,7 +102,7 @@ impl Operator {
             return None;
         };
         // Connections queued before the question are not this case's device.
-        while let Ok(Ok(_stale)) = tokio::time::timeout(Duration::ZERO, listener.accept()).await {}
+        listener.drop_queued().await;
         let question = prompt::question(
             &case.id,
             case.trigger.as_deref().unwrap_or(""),

@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::ops::Index;
 
 /// Entries kept in the sorted vector before moving to a B-tree.
 const SMALL: usize = 32;
@@ -150,7 +149,9 @@ impl<V> IdMap<V> {
     }
 }
 
-impl<V> Index<&u16> for IdMap<V> {
+/// For tests, which index by ids they know are there.
+#[cfg(test)]
+impl<V> std::ops::Index<&u16> for IdMap<V> {
     type Output = V;
     /// Panics when `id` is absent, like a `BTreeMap`.
     fn index(&self, id: &u16) -> &V {

@@ -144,6 +144,12 @@ impl Listener {
         self.tcp.accept().await
     }
 
+    /// Close the connections already waiting in the listen queue (a device
+    /// left from an earlier case is not the next case's device).
+    pub async fn drop_queued(&self) {
+        while let Ok(Ok(_stale)) = tokio::time::timeout(Duration::ZERO, self.accept()).await {}
+    }
+
     /// Take `tcp` through the handshakes of the scheme, within `timeout`.
     pub async fn handshake(&self, tcp: TcpStream, timeout: Duration) -> Result<Accepted, Refused> {
         let _ = tcp.set_nodelay(true);

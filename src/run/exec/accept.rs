@@ -33,9 +33,7 @@ impl Exec<'_> {
         if let (Some(template), None) = (&self.env.exec, &self.triggered) {
             // Connections left from an earlier case's program are not this
             // case's device.
-            while let Ok(Ok(_stale)) = tokio::time::timeout(Duration::ZERO, listener.accept()).await
-            {
-            }
+            listener.drop_queued().await;
             let command = crate::run::trigger::expand(
                 template,
                 &crate::run::trigger::Vars {
