@@ -196,7 +196,7 @@ impl Judge {
             if let Some(rule) = r.statement {
                 s.refused_finding = Some(Finding {
                     rule,
-                    check: "WebSocketSubprotocolOffered",
+                    check: "client-offers-mqtt-subprotocol",
                     actor: crate::event::Side::Client,
                     message: r.reason.clone(),
                     connection,
