@@ -217,6 +217,10 @@ impl Session {
     /// QoS while a SUBSCRIBE for it awaits its SUBACK. None when it was never
     /// granted and is not pending.
     pub fn delivery_bound(&self, filter: &[u8]) -> Option<u8> {
+        let granted = self.granted_max.get(filter).copied();
+        if self.pending_subscribes.is_empty() {
+            return granted;
+        }
         let pending = self
             .pending_subscribes
             .values()
@@ -224,7 +228,7 @@ impl Session {
             .filter(|(f, _)| f.as_bytes() == filter)
             .map(|(_, q)| (*q).min(2))
             .max();
-        match (self.granted_max.get(filter).copied(), pending) {
+        match (granted, pending) {
             (None, None) => None,
             (a, b) => Some(a.unwrap_or(0).max(b.unwrap_or(0))),
         }
@@ -238,13 +242,13 @@ impl Session {
 
     /// The topic a PUBLISH sent in `dir` stands for, resolving 5.0 topic
     /// aliases; None when an alias is unknown.
-    pub fn publish_topic(&self, dir: Direction, p: &Publish) -> Option<Text> {
+    pub fn publish_topic<'a>(&'a self, dir: Direction, p: &'a Publish) -> Option<&'a Text> {
         if !p.topic.is_empty() {
-            return Some(p.topic.clone());
+            return Some(&p.topic);
         }
         match p.properties.get(prop::TOPIC_ALIAS) {
-            Some(Value::U16(a)) => self.aliases[dir_slot(dir)].get(a).cloned(),
-            _ => Some(p.topic.clone()),
+            Some(Value::U16(a)) => self.aliases[dir_slot(dir)].get(a),
+            _ => Some(&p.topic),
         }
     }
 
@@ -263,8 +267,8 @@ impl Session {
             return None;
         }
         let f = self.inflight(dir).get(&id)?;
-        let topic = self.publish_topic(dir, p).unwrap_or_default();
-        if f.qos == p.qos && f.topic == topic && f.payload == p.payload {
+        let topic = self.publish_topic(dir, p).unwrap_or(&p.topic);
+        if f.qos == p.qos && f.topic == *topic && f.payload == p.payload {
             Some(Reuse::Resend)
         } else {
             Some(Reuse::NewMessage {
@@ -462,7 +466,7 @@ impl Session {
             Stage::AwaitPubrec
         };
         let resend = self.reuse_of(dir, p) == Some(Reuse::Resend);
-        let topic = self.publish_topic(dir, p).unwrap_or_default();
+        let topic = self.publish_topic(dir, p).unwrap_or(&p.topic).clone();
         // A new message under this id: earlier spare PUBACKs no longer apply.
         if !resend {
             self.spare_pubacks[dir_slot(other(dir))].remove(&id);

@@ -14,16 +14,41 @@ pub fn matches(filter: &[u8], name: &[u8]) -> bool {
 }
 
 /// Level-by-level matching without the `$` rule (and without unsharing).
+/// One pass over both strings (it runs for every PUBLISH of a capture).
 pub fn matches_raw(filter: &[u8], name: &[u8]) -> bool {
-    let mut f = filter.split(|b| *b == b'/');
-    let mut n = name.split(|b| *b == b'/');
+    let is_hash_level = |rest: &[u8]| rest == b"#" || rest.starts_with(b"#/");
+    let (mut i, mut j) = (0, 0);
+    // At the top of the loop, `i` and `j` start a level of each string.
     loop {
-        match (f.next(), n.next()) {
-            (Some(b"#"), _) => return true,
-            (Some(b"+"), Some(_)) => {}
-            (Some(fl), Some(nl)) if fl == nl => {}
-            (None, None) => return true,
-            _ => return false,
+        let rest = &filter[i..];
+        if is_hash_level(rest) {
+            return true;
+        }
+        if rest == b"+" || rest.starts_with(b"+/") {
+            i += 1;
+            while j < name.len() && name[j] != b'/' {
+                j += 1;
+            }
+        } else {
+            while i < filter.len() && j < name.len() && filter[i] == name[j] && filter[i] != b'/' {
+                i += 1;
+                j += 1;
+            }
+            let filter_level_ends = i == filter.len() || filter[i] == b'/';
+            let name_level_ends = j == name.len() || name[j] == b'/';
+            if !(filter_level_ends && name_level_ends) {
+                return false;
+            }
+        }
+        match (i == filter.len(), j == name.len()) {
+            (true, true) => return true,
+            (true, false) => return false,
+            // The name has no more levels: only a `#` level may follow.
+            (false, true) => return is_hash_level(&filter[i + 1..]),
+            (false, false) => {
+                i += 1;
+                j += 1;
+            }
         }
     }
 }
@@ -127,6 +152,35 @@ mod tests {
     #[case("$share/g/a/+", "a/b", true)]
     fn matching(#[case] filter: &str, #[case] name: &str, #[case] expected: bool) {
         assert_eq!(matches(filter.as_bytes(), name.as_bytes()), expected);
+    }
+
+    /// Level-by-level matching as the specification words it.
+    fn matches_by_levels(filter: &[u8], name: &[u8]) -> bool {
+        let mut f = filter.split(|b| *b == b'/');
+        let mut n = name.split(|b| *b == b'/');
+        loop {
+            match (f.next(), n.next()) {
+                (Some(b"#"), _) => return true,
+                (Some(b"+"), Some(_)) => {}
+                (Some(fl), Some(nl)) if fl == nl => {}
+                (None, None) => return true,
+                _ => return false,
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn one_pass_matching_agrees_with_level_matching(
+            filter in "[ab/+#]{0,8}",
+            name in "[ab/+#]{0,8}",
+        ) {
+            proptest::prop_assert_eq!(
+                matches_raw(filter.as_bytes(), name.as_bytes()),
+                matches_by_levels(filter.as_bytes(), name.as_bytes()),
+                "filter {:?} name {:?}", filter, name
+            );
+        }
     }
 
     #[test]

@@ -99,6 +99,9 @@ fn from_packet<'a>(packet: &LaxSlicedPacket<'a>) -> Sliced<'a> {
 
 /// IP after a link header that named it.
 fn from_ip_after_link(d: &[u8]) -> Sliced<'_> {
+    if let Some(seg) = plain_ipv4_tcp(d) {
+        return Sliced::Tcp(seg);
+    }
     match LaxIpSlice::from_slice(d) {
         Ok((ip, _)) => tcp(ip),
         Err(_) => Sliced::Malformed("IP header cut short or invalid"),
@@ -109,6 +112,9 @@ fn from_ip(d: &[u8]) -> Sliced<'_> {
     if d.is_empty() {
         return Sliced::Malformed("no IP header");
     }
+    if let Some(seg) = plain_ipv4_tcp(d) {
+        return Sliced::Tcp(seg);
+    }
     match LaxIpSlice::from_slice(d) {
         Ok((ip, _)) => tcp(ip),
         Err(etherparse::err::ip::LaxHeaderSliceError::Len(_)) => {
@@ -118,6 +124,46 @@ fn from_ip(d: &[u8]) -> Sliced<'_> {
             Sliced::Malformed("not a valid IP header")
         }
     }
+}
+
+/// A whole, unfragmented IPv4 packet carrying a TCP segment, read directly
+/// (the bulk of most captures). None for anything else (options are fine;
+/// fragments, truncation and odd lengths are not), which etherparse then
+/// slices, so both paths give the same result.
+fn plain_ipv4_tcp(d: &[u8]) -> Option<Segment<'_>> {
+    let ip = d.get(..20)?;
+    let ihl = usize::from(ip[0] & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+    let fragmented = u16::from_be_bytes([ip[6], ip[7]]) & 0x3fff != 0;
+    if ip[0] >> 4 != 4 || ihl < 20 || ip[9] != 6 || fragmented || total > d.len() {
+        return None;
+    }
+    let t = d.get(ihl..total)?;
+    let th = t.get(..20)?;
+    let header_len = usize::from(th[12] >> 4) * 4;
+    if header_len < 20 || header_len > t.len() {
+        return None;
+    }
+    let addr = |at: usize, port: usize| {
+        let a = std::net::Ipv4Addr::new(ip[at], ip[at + 1], ip[at + 2], ip[at + 3]);
+        SocketAddr::new(IpAddr::V4(a), u16::from_be_bytes([th[port], th[port + 1]]))
+    };
+    let be32 = |at: usize| u32::from_be_bytes([th[at], th[at + 1], th[at + 2], th[at + 3]]);
+    let flags = th[13];
+    Some(Segment {
+        src: addr(12, 0),
+        dst: addr(16, 2),
+        seq: be32(4),
+        ack: be32(8),
+        flags: TcpFlags {
+            syn: flags & 0x02 != 0,
+            ack: flags & 0x10 != 0,
+            fin: flags & 0x01 != 0,
+            rst: flags & 0x04 != 0,
+        },
+        payload: &t[header_len..],
+        missing: 0,
+    })
 }
 
 fn tcp(ip: LaxIpSlice<'_>) -> Sliced<'_> {

@@ -103,6 +103,13 @@ pub fn read<R: Read>(
     let mut state = State::default();
     let mut capacity = START_BUFFER;
     loop {
+        if pcapng {
+            // Plain EPBs (the bulk of a file) skip pcap-parser's generic path.
+            if let Some(n) = state.plain_epb(reader.data(), on_frame) {
+                reader.consume_noshift(n);
+                continue;
+            }
+        }
         let step = match reader.next() {
             Ok((n, block)) => {
                 state.block(&block, on_frame);

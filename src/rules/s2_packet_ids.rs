@@ -348,11 +348,11 @@ impl Rule for ClientResendKeepsPacketId {
         if !p.dup || p.qos == 0 || session.inflight(dir).contains_key(&id) {
             return;
         }
-        let topic = session.publish_topic(dir, p).unwrap_or_default();
+        let topic = session.publish_topic(dir, p).unwrap_or(&p.topic);
         let original = session
             .inflight(dir)
             .iter()
-            .find(|(_, f)| f.qos == p.qos && f.topic == topic && f.payload == p.payload);
+            .find(|(_, f)| f.qos == p.qos && f.topic == *topic && f.payload == p.payload);
         if let Some((first_id, f)) = original {
             out.push(Finding::new(
                 &RESEND_ID_META,

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use super::common::{packet, ALL};
-use super::{Finding, Rule, RuleMeta};
-use crate::codec::Packet;
+use super::{Finding, Interest, Rule, RuleMeta};
+use crate::codec::{Packet, PacketType};
 use crate::event::{ClosedBy, ConnId, Direction, Event, Side};
 use crate::session::{Phase, Session};
 
@@ -35,6 +35,12 @@ pub struct PingreqAnswered {
 impl Rule for PingreqAnswered {
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+    fn interest(&self) -> Interest {
+        // Every client packet (a DISCONNECT or a malformed one excuses a
+        // missing answer; each sets `conn`), and the answer.
+        Interest::all_packets(Direction::ToServer)
+            | Interest::packets(Direction::ToClient, &[PacketType::Pingresp])
     }
     fn observe(&mut self, event: &Event, session: &Session, _out: &mut Vec<Finding>) {
         self.conn = event.conn;

@@ -183,7 +183,7 @@ impl Rule for ClientQos2SenderFlow {
                 }
                 let topic = session
                     .publish_topic(Direction::ToServer, p)
-                    .unwrap_or_default();
+                    .unwrap_or(&p.topic);
                 if p.qos == 2
                     && self.released.get(&id) == Some(&content_hash(topic.as_bytes(), &p.payload))
                 {

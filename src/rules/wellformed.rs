@@ -4,8 +4,8 @@
 //! consistency (will flags, fields missing or unflagged) is judged in
 //! `s3_1_connect_payload`.
 
-use super::common::{packet, pick, version_of, ALL};
-use super::{Finding, Rule, RuleMeta};
+use super::common::{packet, pick, sending, version_of, ALL};
+use super::{Finding, Interest, Rule, RuleMeta};
 use crate::codec::{PacketType, Version, ViolationKind};
 use crate::event::{Event, Side};
 use crate::session::Session;
@@ -87,6 +87,9 @@ impl Rule for ClientPacketsWellFormed {
     fn meta(&self) -> &'static RuleMeta {
         &CLIENT_META
     }
+    fn interest(&self) -> Interest {
+        Interest::all_packets(sending(CLIENT_META.actor))
+    }
     fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
         judge(&CLIENT_META, event, session, out);
     }
@@ -95,6 +98,9 @@ impl Rule for ClientPacketsWellFormed {
 impl Rule for ServerPacketsWellFormed {
     fn meta(&self) -> &'static RuleMeta {
         &SERVER_META
+    }
+    fn interest(&self) -> Interest {
+        Interest::all_packets(sending(SERVER_META.actor))
     }
     fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
         judge(&SERVER_META, event, session, out);
@@ -105,7 +111,7 @@ fn judge(meta: &'static RuleMeta, event: &Event, session: &Session, out: &mut Ve
     let Some((dir, _, decoded)) = packet(event) else {
         return;
     };
-    if dir.sender() != meta.actor {
+    if decoded.violations.is_empty() || dir.sender() != meta.actor {
         return;
     }
     let version = version_of(session, &decoded.packet);

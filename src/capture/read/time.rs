@@ -19,7 +19,13 @@ pub(super) fn ng_time((high, low): (u32, u32), units: u64, offset: i64) -> Durat
     let ticks = (u64::from(high) << 32) | u64::from(low);
     let units = units.max(1);
     let secs = ticks / units;
-    let nanos = u128::from(ticks % units) * 1_000_000_000 / u128::from(units);
+    let nanos = if 1_000_000_000 % units == 0 {
+        // Micro- and nanoseconds (nearly every capture): no 128-bit division.
+        (ticks % units) * (1_000_000_000 / units)
+    } else {
+        let n = u128::from(ticks % units) * 1_000_000_000 / u128::from(units);
+        u64::try_from(n).unwrap_or(0)
+    };
     let secs = secs.saturating_add_signed(offset);
     Duration::new(secs, u32::try_from(nanos).unwrap_or(0))
 }
