@@ -2,7 +2,6 @@
 //! source reduces its traffic to these, per connection, and the rule engine
 //! consumes nothing else.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -69,25 +68,26 @@ impl ClosedBy {
 /// Connection number within a run, case or capture.
 pub type ConnId = u32;
 
-/// One observation.
+/// One observation. It borrows the packet it carries: the rules look at
+/// it while it is fed, and keep what they need.
 #[derive(Debug, Clone)]
-pub struct Event {
+pub struct Event<'a> {
     /// Time since the start of the run or capture.
     pub at: Duration,
     pub conn: ConnId,
-    pub kind: EventKind,
+    pub kind: EventKind<'a>,
 }
 
 /// What was observed.
 #[derive(Debug, Clone)]
-pub enum EventKind {
+pub enum EventKind<'a> {
     /// The transport connection opened.
     Opened,
     /// A whole packet; `index` counts packets of the connection (both directions) from 0.
     Packet {
         dir: Direction,
         index: u32,
-        packet: Arc<Decoded>,
+        packet: &'a Decoded,
     },
     /// Bytes that could not be framed as a packet.
     Malformed {

@@ -532,7 +532,7 @@ mod tests {
 
     fn session_after(script: &Script) -> Session {
         let mut s = Session::new(Version::V311);
-        for e in script.events() {
+        for e in &script.events() {
             s.apply(e);
         }
         s

@@ -14,41 +14,28 @@ pub fn matches(filter: &[u8], name: &[u8]) -> bool {
 }
 
 /// Level-by-level matching without the `$` rule (and without unsharing).
-/// One pass over both strings (it runs for every PUBLISH of a capture).
 pub fn matches_raw(filter: &[u8], name: &[u8]) -> bool {
     let is_hash_level = |rest: &[u8]| rest == b"#" || rest.starts_with(b"#/");
-    let (mut i, mut j) = (0, 0);
-    // At the top of the loop, `i` and `j` start a level of each string.
+    let (mut f, mut n) = (filter, name);
     loop {
-        let rest = &filter[i..];
-        if is_hash_level(rest) {
+        let f_end = f.iter().position(|b| *b == b'/');
+        let level = &f[..f_end.unwrap_or(f.len())];
+        if level == b"#" {
             return true;
         }
-        if rest == b"+" || rest.starts_with(b"+/") {
-            i += 1;
-            while j < name.len() && name[j] != b'/' {
-                j += 1;
-            }
-        } else {
-            while i < filter.len() && j < name.len() && filter[i] == name[j] && filter[i] != b'/' {
-                i += 1;
-                j += 1;
-            }
-            let filter_level_ends = i == filter.len() || filter[i] == b'/';
-            let name_level_ends = j == name.len() || name[j] == b'/';
-            if !(filter_level_ends && name_level_ends) {
-                return false;
-            }
+        let n_end = n.iter().position(|b| *b == b'/');
+        if level != b"+" && level != &n[..n_end.unwrap_or(n.len())] {
+            return false;
         }
-        match (i == filter.len(), j == name.len()) {
-            (true, true) => return true,
-            (true, false) => return false,
-            // The name has no more levels: only a `#` level may follow.
-            (false, true) => return is_hash_level(&filter[i + 1..]),
-            (false, false) => {
-                i += 1;
-                j += 1;
+        match (f_end, n_end) {
+            (Some(a), Some(b)) => {
+                f = &f[a + 1..];
+                n = &n[b + 1..];
             }
+            (None, None) => return true,
+            // The name has no more levels: only a `#` level may follow.
+            (Some(a), None) => return is_hash_level(&f[a + 1..]),
+            (None, Some(_)) => return false,
         }
     }
 }

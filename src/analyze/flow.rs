@@ -4,7 +4,6 @@
 //! locating each finding at the frame where its packet ended.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::capture::{At, Endpoint};
@@ -141,7 +140,7 @@ impl MqttFlow {
         at.ts.saturating_sub(self.origin)
     }
 
-    fn feed(&mut self, kind: EventKind, at: At) {
+    fn feed(&mut self, kind: EventKind<'_>, at: At) {
         let ev = Event {
             at: self.rel(at),
             conn: self.number,
@@ -277,7 +276,7 @@ impl MqttFlow {
             EventKind::Packet {
                 dir,
                 index,
-                packet: Arc::new(d),
+                packet: &d,
             },
             at,
         );

@@ -9,9 +9,9 @@ use crate::session::Session;
 pub const ALL: &[Version] = &[Version::V31, Version::V311, Version::V5];
 
 /// The direction, index and decoded packet of a packet event.
-pub fn packet(event: &Event) -> Option<(Direction, u32, &Decoded)> {
+pub fn packet<'a>(event: &Event<'a>) -> Option<(Direction, u32, &'a Decoded)> {
     match &event.kind {
-        EventKind::Packet { dir, index, packet } => Some((*dir, *index, packet.as_ref())),
+        EventKind::Packet { dir, index, packet } => Some((*dir, *index, *packet)),
         _ => None,
     }
 }
@@ -54,7 +54,10 @@ pub fn sending(actor: Side) -> Direction {
 }
 
 /// A PUBLISH sent by `actor`.
-pub fn sent_publish(actor: Side, event: &Event) -> Option<(Direction, &crate::codec::Publish)> {
+pub fn sent_publish<'a>(
+    actor: Side,
+    event: &Event<'a>,
+) -> Option<(Direction, &'a crate::codec::Publish)> {
     let (dir, _, d) = packet(event)?;
     match &d.packet {
         Packet::Publish(p) if dir.sender() == actor => Some((dir, p)),
@@ -65,7 +68,7 @@ pub fn sent_publish(actor: Side, event: &Event) -> Option<(Direction, &crate::co
 /// A PUBLISH sent by `actor`, when its sequence state can be trusted.
 pub fn own_publish<'a>(
     actor: Side,
-    event: &'a Event,
+    event: &Event<'a>,
     session: &Session,
 ) -> Option<(Direction, &'a crate::codec::Publish)> {
     if unreliable_for(actor, session) {

@@ -106,7 +106,7 @@ impl Rule for PublishTopicWithoutWildcards {
         let Some((_, p)) = sent_publish(self.meta.actor, event) else {
             return;
         };
-        if memchr::memchr2(b'#', b'+', p.topic.as_bytes()).is_some() {
+        if p.topic.as_bytes().iter().any(|b| *b == b'#' || *b == b'+') {
             out.push(Finding::new(
                 self.meta,
                 event,

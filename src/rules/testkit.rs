@@ -1,7 +1,6 @@
 //! Test support: build event sequences of one connection by hand (the codec
 //! is not needed) and run them through a [`Monitor`].
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -48,10 +47,20 @@ pub fn ack(id: u16) -> Ack {
     Ack::new(id)
 }
 
+/// An event as the script keeps it (owning its packet).
+enum Stored {
+    Packet {
+        dir: Direction,
+        index: u32,
+        packet: Decoded,
+    },
+    Other(EventKind<'static>),
+}
+
 /// Events of connection 0, with time advancing 100 ms per step unless set.
 #[derive(Default)]
 pub struct Script {
-    events: Vec<Event>,
+    events: Vec<(Duration, Stored)>,
     index: u32,
     at: Duration,
 }
@@ -113,11 +122,15 @@ impl Script {
             packet: step.packet,
             violations: step.violations,
         };
-        self.add(EventKind::Packet {
-            dir: step.dir,
-            index,
-            packet: Arc::new(decoded),
-        });
+        self.events.push((
+            self.at,
+            Stored::Packet {
+                dir: step.dir,
+                index,
+                packet: decoded,
+            },
+        ));
+        self.at += Duration::from_millis(100);
         index
     }
 
@@ -149,18 +162,28 @@ impl Script {
         self
     }
 
-    fn add(&mut self, kind: EventKind) {
-        self.events.push(Event {
-            at: self.at,
-            conn: 0,
-            kind,
-        });
+    fn add(&mut self, kind: EventKind<'static>) {
+        self.events.push((self.at, Stored::Other(kind)));
         self.at += Duration::from_millis(100);
     }
 
     /// The events so far.
-    pub fn events(&self) -> &[Event] {
-        &self.events
+    pub fn events(&self) -> Vec<Event<'_>> {
+        self.events
+            .iter()
+            .map(|(at, stored)| Event {
+                at: *at,
+                conn: 0,
+                kind: match stored {
+                    Stored::Packet { dir, index, packet } => EventKind::Packet {
+                        dir: *dir,
+                        index: *index,
+                        packet,
+                    },
+                    Stored::Other(kind) => kind.clone(),
+                },
+            })
+            .collect()
     }
 
     /// Every finding of every rule (connections finished). Also checks that
@@ -169,7 +192,7 @@ impl Script {
     pub fn run(&self) -> Vec<Finding> {
         let mut m = Monitor::new(Version::V311);
         let mut all = Monitor::every_event(Version::V311);
-        for e in &self.events {
+        for e in &self.events() {
             m.feed(e);
             all.feed(e);
         }

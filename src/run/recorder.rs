@@ -254,7 +254,7 @@ impl Inner {
         });
     }
 
-    fn event(&mut self, conn: ConnId, kind: EventKind) {
+    fn event(&mut self, conn: ConnId, kind: EventKind<'_>) {
         let at = self.start.elapsed();
         let what = match &kind {
             EventKind::Opened => Some(WireWhat::Opened),
@@ -299,7 +299,7 @@ impl Inner {
             kind: EventKind::Packet {
                 dir,
                 index,
-                packet: d,
+                packet: &d,
             },
         });
     }

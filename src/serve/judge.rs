@@ -97,7 +97,7 @@ impl Judge {
         f(&mut crate::sync::lock(&self.state))
     }
 
-    fn event(&self, kind: EventKind) {
+    fn event(&self, kind: EventKind<'_>) {
         let at = self.start.elapsed();
         let conn = self.id;
         self.with(|s| {
@@ -139,7 +139,7 @@ impl Judge {
                 let kind = EventKind::Packet {
                     dir,
                     index,
-                    packet: d.clone(),
+                    packet: &d,
                 };
                 s.monitor.feed(&Event { at, conn, kind });
             }
