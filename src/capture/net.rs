@@ -131,7 +131,7 @@ fn from_ip(d: &[u8]) -> Sliced<'_> {
 /// fragments, truncation and odd lengths are not), which etherparse then
 /// slices, so both paths give the same result.
 fn plain_ipv4_tcp(d: &[u8]) -> Option<Segment<'_>> {
-    let ip = d.get(..20)?;
+    let ip: &[u8; 20] = d.get(..20)?.try_into().ok()?;
     let ihl = usize::from(ip[0] & 0x0f) * 4;
     let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
     let fragmented = u16::from_be_bytes([ip[6], ip[7]]) & 0x3fff != 0;
@@ -139,22 +139,17 @@ fn plain_ipv4_tcp(d: &[u8]) -> Option<Segment<'_>> {
         return None;
     }
     let t = d.get(ihl..total)?;
-    let th = t.get(..20)?;
+    let th: &[u8; 20] = t.get(..20)?.try_into().ok()?;
     let header_len = usize::from(th[12] >> 4) * 4;
     if header_len < 20 || header_len > t.len() {
         return None;
     }
-    let addr = |at: usize, port: usize| {
-        let a = std::net::Ipv4Addr::new(ip[at], ip[at + 1], ip[at + 2], ip[at + 3]);
-        SocketAddr::new(IpAddr::V4(a), u16::from_be_bytes([th[port], th[port + 1]]))
-    };
-    let be32 = |at: usize| u32::from_be_bytes([th[at], th[at + 1], th[at + 2], th[at + 3]]);
     let flags = th[13];
     Some(Segment {
-        src: addr(12, 0),
-        dst: addr(16, 2),
-        seq: be32(4),
-        ack: be32(8),
+        src: v4_endpoint([ip[12], ip[13], ip[14], ip[15]], [th[0], th[1]]),
+        dst: v4_endpoint([ip[16], ip[17], ip[18], ip[19]], [th[2], th[3]]),
+        seq: u32::from_be_bytes([th[4], th[5], th[6], th[7]]),
+        ack: u32::from_be_bytes([th[8], th[9], th[10], th[11]]),
         flags: TcpFlags {
             syn: flags & 0x02 != 0,
             ack: flags & 0x10 != 0,
@@ -164,6 +159,11 @@ fn plain_ipv4_tcp(d: &[u8]) -> Option<Segment<'_>> {
         payload: &t[header_len..],
         missing: 0,
     })
+}
+
+#[inline]
+fn v4_endpoint(addr: [u8; 4], port: [u8; 2]) -> SocketAddr {
+    SocketAddr::new(IpAddr::V4(addr.into()), u16::from_be_bytes(port))
 }
 
 fn tcp(ip: LaxIpSlice<'_>) -> Sliced<'_> {
@@ -225,4 +225,58 @@ fn tcp(ip: LaxIpSlice<'_>) -> Sliced<'_> {
         payload: data,
         missing: u32::try_from(missing).unwrap_or(u32::MAX),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// An IPv4 packet carrying TCP, with every length field chosen freely.
+    fn ipv4_tcp(ihl: u8, total: u16, frag: u16, proto: u8, offset: u8, rest: &[u8]) -> Vec<u8> {
+        let mut d = vec![0x40 | ihl, 0];
+        d.extend_from_slice(&total.to_be_bytes());
+        d.extend_from_slice(&[0, 1]);
+        d.extend_from_slice(&frag.to_be_bytes());
+        d.extend_from_slice(&[64, proto, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+        d.resize(usize::from(ihl) * 4, 0);
+        let tcp_start = d.len();
+        d.extend_from_slice(&[0x9c, 0x40, 0x07, 0x5b, 0, 0, 0, 7, 0, 0, 0, 9]);
+        d.extend_from_slice(&[offset << 4, 0x18, 0xff, 0xff, 0, 0, 0, 0]);
+        d.resize(tcp_start + 20, 0);
+        d.extend_from_slice(rest);
+        d
+    }
+
+    proptest! {
+        /// The direct IPv4/TCP path gives what etherparse's lax slicing
+        /// gives whenever it takes a packet, and takes every plain one.
+        #[test]
+        fn plain_ipv4_tcp_agrees_with_etherparse(
+            ihl in 0u8..16,
+            total in 0u16..200,
+            frag in prop::sample::select(vec![0u16, 0x4000, 0x2000, 0x0001, 0x4001]),
+            proto in prop::sample::select(vec![6u8, 17]),
+            offset in 0u8..16,
+            rest in prop::collection::vec(any::<u8>(), 0..120),
+        ) {
+            let d = ipv4_tcp(ihl.max(1), total, frag, proto, offset, &rest);
+            let direct = plain_ipv4_tcp(&d);
+            let lax = match LaxIpSlice::from_slice(&d) {
+                Ok((ip, _)) => tcp(ip),
+                Err(_) => Sliced::Malformed("IP header cut short or invalid"),
+            };
+            if let Some(seg) = direct {
+                prop_assert_eq!(format!("{:?}", Sliced::Tcp(seg)), format!("{lax:?}"));
+            }
+            let header = usize::from(ihl.max(1)) * 4;
+            let plain = ihl >= 5
+                && offset >= 5
+                && proto == 6
+                && frag & 0x3fff == 0
+                && usize::from(total) <= d.len()
+                && usize::from(total) >= header + usize::from(offset) * 4;
+            prop_assert_eq!(direct.is_some(), plain);
+        }
+    }
 }
