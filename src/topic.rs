@@ -15,6 +15,17 @@ pub fn matches(filter: &[u8], name: &[u8]) -> bool {
 
 /// Level-by-level matching without the `$` rule (and without unsharing).
 pub fn matches_raw(filter: &[u8], name: &[u8]) -> bool {
+    // Most filters are a literal topic or a literal prefix ending in `/#`:
+    // those are one comparison.
+    match filter.iter().position(|b| *b == b'+' || *b == b'#') {
+        None => return filter == name,
+        Some(0) if filter == b"#" => return true,
+        Some(k) if k + 1 == filter.len() && filter[k] == b'#' && filter[k - 1] == b'/' => {
+            // "a/b/#" matches "a/b" and everything under "a/b/".
+            return name.starts_with(&filter[..k]) || name == &filter[..k - 1];
+        }
+        Some(_) => {}
+    }
     let is_hash_level = |rest: &[u8]| rest == b"#" || rest.starts_with(b"#/");
     let (mut f, mut n) = (filter, name);
     loop {
@@ -157,11 +168,27 @@ mod tests {
     }
 
     proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
         #[test]
-        fn one_pass_matching_agrees_with_level_matching(
+        fn matching_agrees_with_level_matching(
             filter in "[ab/+#]{0,8}",
             name in "[ab/+#]{0,8}",
         ) {
+            proptest::prop_assert_eq!(
+                matches_raw(filter.as_bytes(), name.as_bytes()),
+                matches_by_levels(filter.as_bytes(), name.as_bytes()),
+                "filter {:?} name {:?}", filter, name
+            );
+        }
+
+        /// Literal filters and literal prefixes ending in `/#` (the short cuts).
+        #[test]
+        fn common_filters_agree_with_level_matching(
+            prefix in "[ab/]{0,6}",
+            hash in proptest::bool::ANY,
+            name in "[ab/]{0,8}",
+        ) {
+            let filter = if hash { format!("{prefix}/#") } else { prefix };
             proptest::prop_assert_eq!(
                 matches_raw(filter.as_bytes(), name.as_bytes()),
                 matches_by_levels(filter.as_bytes(), name.as_bytes()),

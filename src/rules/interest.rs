@@ -49,6 +49,18 @@ impl Interest {
     pub fn wants(self, class: usize) -> bool {
         self.0 >> class & 1 == 1
     }
+
+    /// The classes wanted, in increasing order.
+    pub fn classes(self) -> impl Iterator<Item = usize> {
+        let mut rest = self.0;
+        std::iter::from_fn(move || {
+            (rest != 0).then(|| {
+                let class = rest.trailing_zeros() as usize;
+                rest &= rest - 1;
+                class
+            })
+        })
+    }
 }
 
 fn packet_class(dir: Direction, t: PacketType) -> u32 {
@@ -95,6 +107,11 @@ mod tests {
         let to_server = Interest::all_packets(Direction::ToServer);
         assert!(to_server.wants(packet_class(Direction::ToServer, PacketType::Auth) as usize));
         assert!(!to_server.wants(packet_class(Direction::ToClient, PacketType::Connect) as usize));
+        assert_eq!(
+            pubs.classes().collect::<Vec<_>>(),
+            vec![packet_class(Direction::ToClient, PacketType::Publish) as usize]
+        );
+        assert_eq!(Interest::ALL.classes().count(), CLASSES);
         let both = to_server | Interest::CLOSED;
         assert!(both.wants(CLOSED as usize));
         assert!(both.wants(packet_class(Direction::ToServer, PacketType::Pingreq) as usize));

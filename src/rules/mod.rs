@@ -185,8 +185,8 @@ impl Conn {
             } else {
                 r.interest()
             };
-            for (class, bits) in self.dispatch.iter_mut().enumerate() {
-                if wants.wants(class) {
+            for class in wants.classes() {
+                if let Some(bits) = self.dispatch.get_mut(class) {
                     *bits |= 1 << i;
                 }
             }
