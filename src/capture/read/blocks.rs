@@ -185,31 +185,28 @@ impl State {
         on_frame: &mut dyn FnMut(&Frame<'_>),
     ) -> Option<usize> {
         let h: &[u8; 28] = rest.get(..28)?.try_into().ok()?;
-        let be = self.big_endian;
-        let field = |at: usize| {
-            let b = [h[at], h[at + 1], h[at + 2], h[at + 3]];
-            if be {
-                u32::from_be_bytes(b)
-            } else {
-                u32::from_le_bytes(b)
-            }
+        // The section's byte order, decided once for the seven fields.
+        let fields = if self.big_endian {
+            epb_fields(h, u32::from_be_bytes)
+        } else {
+            epb_fields(h, u32::from_le_bytes)
         };
-        let (len, caplen) = (field(4) as usize, field(20));
+        let [kind, len, if_id, high, low, caplen, origlen] = fields;
+        let len = len as usize;
         let padded = usize::try_from(caplen.checked_add(3)? & !3).ok()?;
-        if field(0) != EPB
+        if kind != EPB
             || len != 32 + padded
             || len > rest.len()
             || self.u32_at(rest, len - 4)? as usize != len
         {
             return None;
         }
-        let (if_id, origlen) = (field(8), field(24));
         let number = self.next_number();
         let Some(iface) = self.interface(if_id, number) else {
             return Some(len);
         };
         let data = rest.get(28..28 + caplen as usize)?;
-        let ts = ng_time((field(12), field(16)), iface.units, iface.offset);
+        let ts = ng_time((high, low), iface.units, iface.offset);
         self.deliver(number, iface, if_id, ts, data, caplen, origlen, on_frame);
         Some(len)
     }
@@ -437,6 +434,14 @@ impl State {
         }
         self.stats
     }
+}
+
+/// An EPB header's fields: type, length, interface, timestamp high and
+/// low, captured and original length.
+#[inline]
+fn epb_fields(h: &[u8; 28], read: fn([u8; 4]) -> u32) -> [u32; 7] {
+    let at = |i: usize| read([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+    [at(0), at(4), at(8), at(12), at(16), at(20), at(24)]
 }
 
 fn linktype(raw: i32) -> u16 {
