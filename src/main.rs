@@ -13,13 +13,13 @@ use mqttspec::case::{load_paths, Case, Selection};
 use mqttspec::cli::{AnalyzeArgs, Cli, Command, RunArgs, Select, ServeArgs};
 use mqttspec::report::{junit, text};
 use mqttspec::run::{self, RunConfig};
+use mqttspec::transport::tls_server::ServerFiles;
+use mqttspec::transport::{Listener, Target};
 
 /// mimalloc: capture analysis sets up and tears down state for every flow,
 /// which the system allocator makes a large share of the cost.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use mqttspec::transport::tls_server::ServerFiles;
-use mqttspec::transport::{Listener, Target};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
