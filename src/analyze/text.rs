@@ -40,50 +40,64 @@ pub fn render(a: &Analysis, color: bool) -> String {
             }
         }
         for fl in &f.flows {
-            let kind = match fl.kind {
-                FlowKind::Mqtt => format!(
-                    "MQTT {}{}",
-                    fl.version.unwrap_or("?"),
-                    if fl.version_guessed { " (guessed)" } else { "" }
-                ),
-                FlowKind::Tls => "TLS".to_string(),
-            };
+            // Written piece by piece: a capture can hold tens of thousands of flows.
+            let _ = write!(out, "  flow {} {} → {}  ", fl.flow, fl.client, fl.server);
+            match fl.kind {
+                FlowKind::Mqtt => {
+                    out.push_str("MQTT ");
+                    out.push_str(fl.version.unwrap_or("?"));
+                    if fl.version_guessed {
+                        out.push_str(" (guessed)");
+                    }
+                }
+                FlowKind::Tls => out.push_str("TLS"),
+            }
             let _ = writeln!(
                 out,
-                "  flow {} {} → {}  {}  frames {}-{}  {:.3}-{:.3} s",
-                fl.flow,
-                fl.client,
-                fl.server,
-                kind,
-                fl.first_frame,
-                fl.last_frame,
-                fl.start,
-                fl.end
+                "  frames {}-{}  {:.3}-{:.3} s",
+                fl.first_frame, fl.last_frame, fl.start, fl.end
             );
-            let mut facts = Vec::new();
+            out.push_str("    ");
+            let facts_start = out.len();
+            let fact = |out: &mut String, args: std::fmt::Arguments<'_>| {
+                if out.len() > facts_start {
+                    out.push_str("  ");
+                }
+                let _ = out.write_fmt(args);
+            };
             if let Some(id) = &fl.client_id {
-                facts.push(format!("client_id={id:?}"));
+                fact(&mut out, format_args!("client_id={id:?}"));
             }
             if let Some(k) = fl.keep_alive {
-                facts.push(format!("keep_alive={k}"));
+                fact(&mut out, format_args!("keep_alive={k}"));
             }
             if let Some(c) = fl.clean_session {
-                facts.push(format!("clean={c}"));
+                fact(&mut out, format_args!("clean={c}"));
             }
             if let Some(c) = fl.connack_code {
-                facts.push(format!("connack=0x{c:02x}"));
+                fact(&mut out, format_args!("connack=0x{c:02x}"));
             }
-            facts.push(match fl.close_frame {
-                Some(fr) => format!("closed by {} at frame {fr}", fl.closed_by),
-                None => "still open at end of capture".to_string(),
-            });
+            match fl.close_frame {
+                Some(fr) => fact(
+                    &mut out,
+                    format_args!("closed by {} at frame {fr}", fl.closed_by),
+                ),
+                None => fact(&mut out, format_args!("still open at end of capture")),
+            }
             if !fl.handshake_seen {
-                facts.push(format!("started mid-stream (roles by {})", fl.roles_from));
+                fact(
+                    &mut out,
+                    format_args!("started mid-stream (roles by {})", fl.roles_from),
+                );
             }
-            let _ = writeln!(out, "    {}", facts.join("  "));
+            out.push('\n');
             if !fl.packets.is_empty() {
-                let p: Vec<String> = fl.packets.iter().map(|(k, v)| format!("{k} {v}")).collect();
-                let _ = writeln!(out, "    packets: {}", p.join(", "));
+                out.push_str("    packets: ");
+                for (i, (k, v)) in fl.packets.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { ", " };
+                    let _ = write!(out, "{sep}{k} {v}");
+                }
+                out.push('\n');
             }
             if let Some(t) = &fl.tls {
                 let _ = writeln!(
