@@ -345,3 +345,36 @@ fn damaged_packet_block_is_skipped() {
     assert_eq!(stats.notices.len(), 1, "{:?}", stats.notices);
     assert_eq!(stats.notices[0].frame, Some(2));
 }
+
+#[rstest]
+#[case::little_endian(false)]
+#[case::big_endian(true)]
+fn obsolete_packet_block_is_a_frame(#[case] be: bool) {
+    let o = capture_support::Order { be };
+    let mut body = Vec::new();
+    o.u16(&mut body, 0); // interface
+    o.u16(&mut body, 0); // drops
+    o.u32(&mut body, 0); // timestamp, high 32 bits (µs)
+    o.u32(&mut body, 2_500_000);
+    o.u32(&mut body, 3); // captured length
+    o.u32(&mut body, 9); // original length
+    body.extend_from_slice(b"xyz");
+    let mut ng = Ng::default();
+    ng.section(be)
+        .interface(1, 0, None, None)
+        .epb(0, 1_000_000, b"a", 1);
+    ng.block(2, body);
+    let (seen, stats) = read_all(&ng.bytes());
+    assert!(stats.notices.is_empty(), "{:?}", stats.notices);
+    assert_eq!(
+        seen[1],
+        Seen {
+            number: 2,
+            ts: ts(2, 500_000_000),
+            linktype: 1,
+            interface: 0,
+            data: b"xyz".to_vec(),
+            orig_len: 9,
+        }
+    );
+}

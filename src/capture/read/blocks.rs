@@ -16,6 +16,17 @@ const OBSOLETE_PACKET: u32 = 2;
 /// Largest legacy pcap record accepted beyond the snaplen.
 const LEGACY_MAX_RECORD: u32 = 256 * 1024;
 
+/// A pcapng packet block's fields, as read from the block.
+struct NgPacket<'a> {
+    if_id: u32,
+    /// Timestamp, high and low 32 bits, in the interface's units.
+    ts: (u32, u32),
+    /// Captured bytes (padding removed).
+    data: &'a [u8],
+    caplen: u32,
+    origlen: u32,
+}
+
 /// One pcapng interface (or the pcap file's single one).
 #[derive(Debug, Clone, Copy)]
 struct Interface {
@@ -116,22 +127,14 @@ impl State {
             }
             Block::EnhancedPacket(epb) => {
                 let number = self.next_number();
-                let ts = (epb.ts_high, epb.ts_low);
-                let Some(iface) = self.interface(epb.if_id, number) else {
-                    return;
+                let packet = NgPacket {
+                    if_id: epb.if_id,
+                    ts: (epb.ts_high, epb.ts_low),
+                    data: &epb.data[..epb.data.len().min(epb.caplen as usize)],
+                    caplen: epb.caplen,
+                    origlen: epb.origlen,
                 };
-                let data = &epb.data[..epb.data.len().min(epb.caplen as usize)];
-                let ts = ng_time(ts, iface.units, iface.offset);
-                self.deliver(
-                    number,
-                    iface,
-                    epb.if_id,
-                    ts,
-                    data,
-                    epb.caplen,
-                    epb.origlen,
-                    on_frame,
-                );
+                self.ng_packet(number, packet, on_frame);
             }
             Block::SimplePacket(spb) => {
                 let number = self.next_number();
@@ -201,13 +204,16 @@ impl State {
         {
             return None;
         }
-        let number = self.next_number();
-        let Some(iface) = self.interface(if_id, number) else {
-            return Some(len);
-        };
         let data = rest.get(28..28 + caplen as usize)?;
-        let ts = ng_time((high, low), iface.units, iface.offset);
-        self.deliver(number, iface, if_id, ts, data, caplen, origlen, on_frame);
+        let number = self.next_number();
+        let packet = NgPacket {
+            if_id,
+            ts: (high, low),
+            data,
+            caplen,
+            origlen,
+        };
+        self.ng_packet(number, packet, on_frame);
         Some(len)
     }
 
@@ -224,37 +230,35 @@ impl State {
                 }
             })
         };
-        let u32_at = |i: usize| {
-            body.get(i..i + 4).map(|b| {
-                let b = [b[0], b[1], b[2], b[3]];
-                if be {
-                    u32::from_be_bytes(b)
-                } else {
-                    u32::from_le_bytes(b)
-                }
-            })
-        };
+        let u32_at = |i: usize| self.u32_at(body, i);
         let (Some(if_id), Some(high), Some(low), Some(caplen), Some(origlen)) =
             (u16_at(0), u32_at(4), u32_at(8), u32_at(12), u32_at(16))
         else {
             self.notice(Some(number), "packet block too short; skipped".into());
             return;
         };
-        let Some(iface) = self.interface(u32::from(if_id), number) else {
-            return;
-        };
         let rest = body.get(20..).unwrap_or_default();
-        let data = &rest[..rest.len().min(caplen as usize)];
-        let ts = ng_time((high, low), iface.units, iface.offset);
-        self.deliver(
-            number,
-            iface,
-            u32::from(if_id),
-            ts,
-            data,
+        let packet = NgPacket {
+            if_id: u32::from(if_id),
+            ts: (high, low),
+            data: &rest[..rest.len().min(caplen as usize)],
             caplen,
             origlen,
-            on_frame,
+        };
+        self.ng_packet(number, packet, on_frame);
+    }
+
+    /// A pcapng packet (EPB or its obsolete predecessor): timed by its
+    /// interface's resolution and delivered, or skipped with a notice when
+    /// the interface is unknown.
+    fn ng_packet(&mut self, number: u64, p: NgPacket<'_>, on_frame: &mut dyn FnMut(&Frame<'_>)) {
+        let Some(iface) = self.interface(p.if_id, number) else {
+            return;
+        };
+        let ts = ng_time(p.ts, iface.units, iface.offset);
+        let (caplen, origlen) = (p.caplen, p.origlen);
+        self.deliver(
+            number, iface, p.if_id, ts, p.data, caplen, origlen, on_frame,
         );
     }
 
