@@ -7,6 +7,7 @@
 //! event, so a rule always sees the state *before* the packet it judges.
 
 mod id_map;
+mod id_set;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -18,6 +19,7 @@ use crate::codec::{Connect, Packet, Publish, Text, Value, Version};
 use crate::event::{ClosedBy, Direction, Event, EventKind};
 
 pub use id_map::IdMap;
+pub use id_set::IdSet;
 
 /// Where the connection is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,12 +127,10 @@ pub struct Session {
     pub pending_unsubscribes: IdMap<PendingUnsubscribe>,
     /// Granted subscriptions: filter bytes → granted QoS.
     pub subscriptions: BTreeMap<Bytes, u8>,
-    /// Every filter the client asked for on this connection with the highest
-    /// QoS granted or requested (kept after UNSUBSCRIBE: messages already
-    /// queued may still arrive).
-    pub ever_subscribed: BTreeMap<Bytes, u8>,
-    /// Highest QoS ever granted per filter on this connection.
-    pub granted_max: BTreeMap<Bytes, u8>,
+    /// Every filter the client asked for on this connection (kept after
+    /// UNSUBSCRIBE: messages already queued may still arrive), with the
+    /// highest QoS granted for it on this connection (None until granted).
+    pub ever_subscribed: BTreeMap<Bytes, Option<u8>>,
     /// Packet index of the client's DISCONNECT.
     pub client_disconnect: Option<u32>,
     /// Whether the server sent a packet after the client's DISCONNECT.
@@ -171,7 +171,6 @@ impl Session {
             pending_unsubscribes: IdMap::new(),
             subscriptions: BTreeMap::new(),
             ever_subscribed: BTreeMap::new(),
-            granted_max: BTreeMap::new(),
             client_disconnect: None,
             server_sent_after_disconnect: false,
             lossy: false,
@@ -212,12 +211,12 @@ impl Session {
         &self.spare_pubacks[dir_slot(dir)]
     }
 
-    /// The highest QoS the server may use delivering through `filter`: the
-    /// highest QoS granted for it on this connection, raised to the requested
-    /// QoS while a SUBSCRIBE for it awaits its SUBACK. None when it was never
-    /// granted and is not pending.
-    pub fn delivery_bound(&self, filter: &[u8]) -> Option<u8> {
-        let granted = self.granted_max.get(filter).copied();
+    /// The highest QoS the server may use delivering through `filter`, whose
+    /// highest QoS granted on this connection is `granted` (its
+    /// `ever_subscribed` entry): that, raised to the requested QoS while a
+    /// SUBSCRIBE for it awaits its SUBACK. None when it was never granted and
+    /// is not pending.
+    pub fn delivery_bound(&self, filter: &[u8], granted: Option<u8>) -> Option<u8> {
         if self.pending_subscribes.is_empty() {
             return granted;
         }
@@ -400,8 +399,9 @@ impl Session {
                     entry.clean = false;
                 }
                 for f in &s.filters {
-                    let q = self.ever_subscribed.entry(f.filter.0.clone()).or_insert(0);
-                    *q = (*q).max(f.qos().min(2));
+                    self.ever_subscribed
+                        .entry(f.filter.0.clone())
+                        .or_insert(None);
                 }
             }
             (ToClient, Packet::Suback(s)) => {
@@ -416,10 +416,8 @@ impl Session {
                     for ((filter, _), code) in filters.iter().zip(&s.codes) {
                         if *code <= 2 {
                             self.subscriptions.insert(filter.0.clone(), *code);
-                            let q = self.ever_subscribed.entry(filter.0.clone()).or_insert(0);
-                            *q = (*q).max(*code);
-                            let g = self.granted_max.entry(filter.0.clone()).or_insert(0);
-                            *g = (*g).max(*code);
+                            let g = self.ever_subscribed.entry(filter.0.clone()).or_insert(None);
+                            *g = Some(g.map_or(*code, |g| g.max(*code)));
                         }
                     }
                 }

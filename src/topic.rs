@@ -67,6 +67,27 @@ pub fn starts_with_wildcard(filter: &[u8]) -> bool {
     matches!(unshared(filter).first(), Some(b'#') | Some(b'+'))
 }
 
+/// Whether `t` contains a wildcard character (`#` or `+`). Eight bytes at a
+/// time: the two differ only in bit 3, so setting that bit turns both into
+/// `+`, and a word holds a `+` exactly when its XOR with all `+` has a zero
+/// byte.
+pub fn has_wildcard(t: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    const BIT3: u64 = u64::from_ne_bytes([0x08; 8]);
+    const PLUS: u64 = u64::from_ne_bytes([b'+'; 8]);
+    let mut words = t.chunks_exact(8);
+    for w in &mut words {
+        let mut a = [0; 8];
+        a.copy_from_slice(w);
+        let v = (u64::from_ne_bytes(a) | BIT3) ^ PLUS;
+        if v.wrapping_sub(ONES) & !v & HIGHS != 0 {
+            return true;
+        }
+    }
+    words.remainder().iter().any(|b| *b == b'#' || *b == b'+')
+}
+
 /// What is wrong with a topic name or filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Invalid {
@@ -98,11 +119,7 @@ fn common(t: &[u8]) -> Option<Invalid> {
 
 /// The first problem of a topic name, if any.
 pub fn check_name(name: &[u8]) -> Option<Invalid> {
-    common(name).or_else(|| {
-        name.iter()
-            .any(|b| *b == b'#' || *b == b'+')
-            .then_some(Invalid::WildcardInName)
-    })
+    common(name).or_else(|| has_wildcard(name).then_some(Invalid::WildcardInName))
 }
 
 /// The first problem of a topic filter, if any.
@@ -193,6 +210,22 @@ mod tests {
                 matches_raw(filter.as_bytes(), name.as_bytes()),
                 matches_by_levels(filter.as_bytes(), name.as_bytes()),
                 "filter {:?} name {:?}", filter, name
+            );
+        }
+
+        /// The word-at-a-time scan finds exactly the bytes `#` and `+`, at
+        /// any position, among bytes that differ from them in one bit.
+        #[test]
+        fn wildcard_scan_agrees_with_a_byte_scan(
+            t in proptest::collection::vec(
+                proptest::sample::select(vec![b'#', b'+', b'a', b'/', 0x03, 0x0b, 0xa3, 0xab, 0x2a, 0x22, 0x00, 0xff]),
+                0..40,
+            ),
+        ) {
+            proptest::prop_assert_eq!(
+                has_wildcard(&t),
+                t.iter().any(|b| *b == b'#' || *b == b'+'),
+                "{:?}", t
             );
         }
     }

@@ -106,7 +106,7 @@ impl Rule for PublishTopicWithoutWildcards {
         let Some((_, p)) = sent_publish(self.meta.actor, event) else {
             return;
         };
-        if p.topic.as_bytes().iter().any(|b| *b == b'#' || *b == b'+') {
+        if topic::has_wildcard(p.topic.as_bytes()) {
             out.push(Finding::new(
                 self.meta,
                 event,
@@ -279,12 +279,12 @@ impl Rule for ServerPublishQosWithinGrant {
             return;
         };
         let mut best: Option<(u8, &[u8])> = None;
-        for f in session.ever_subscribed.keys() {
+        for (f, granted) in &session.ever_subscribed {
             if !topic::matches(f, name.as_bytes()) {
                 continue;
             }
             // A matching filter without a known bound: cannot judge.
-            let Some(q) = session.delivery_bound(f) else {
+            let Some(q) = session.delivery_bound(f, *granted) else {
                 return;
             };
             if best.is_none_or(|(b, _)| q > b) {

@@ -4,13 +4,11 @@
 //! received. (Re-sending order, MQTT-4.6.0-1, concerns re-sends after a
 //! reconnect, whose original order lies on an earlier connection.)
 
-use std::collections::BTreeSet;
-
 use super::common::{packet, ALL};
 use super::{Finding, Interest, Rule, RuleMeta};
 use crate::codec::{Packet, PacketType};
 use crate::event::{Direction, Event, Side};
-use crate::session::{Session, Stage};
+use crate::session::{IdSet, Session, Stage};
 
 static META: RuleMeta = RuleMeta {
     name: "client-acks-in-order",
@@ -72,7 +70,7 @@ pub struct ClientAcksInOrder {
     pubrels: Queue,
     /// Ids of PUBLISHes the client already answered: a DUP copy of one of
     /// them is a duplicate, not a new message to answer in turn.
-    answered: BTreeSet<u16>,
+    answered: IdSet,
 }
 
 impl Rule for ClientAcksInOrder {
@@ -100,10 +98,10 @@ impl Rule for ClientAcksInOrder {
                 let Some(id) = p.packet_id else {
                     return;
                 };
-                if p.dup && self.answered.contains(&id) {
+                if p.dup && self.answered.contains(id) {
                     return;
                 }
-                self.answered.remove(&id);
+                self.answered.remove(id);
                 match p.qos {
                     1 => self.pubacks.push(id, index),
                     2 => self.pubrecs.push(id, index),

@@ -4,7 +4,7 @@
 //! never re-sends a PUBLISH it has released. Missing acknowledgements are not
 //! judged here.
 
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
 use std::hash::{Hash, Hasher};
 
 use super::common::{packet, pick, sending, unreliable_for, ALL};
@@ -121,7 +121,7 @@ static SENDER_META: RuleMeta = RuleMeta {
 #[derive(Default)]
 pub struct ClientQos2SenderFlow {
     /// Released messages: packet id → hash of topic and payload.
-    released: BTreeMap<u16, u64>,
+    released: FxHashMap<u16, u64>,
 }
 
 fn content_hash(topic: &[u8], payload: &[u8]) -> u64 {
