@@ -1,27 +1,30 @@
-//! A set of packet identifiers that may grow to all 65,535 of them (ids a
-//! peer used once and has not reused yet): a two-level bitmap whose 1,024-id
-//! blocks are allocated on first use, so a few ids cost a few hundred bytes,
-//! every id costs 8.5 KB, and each operation is constant time.
+//! A set of packet identifiers that may grow to all 65,536 of them (ids a
+//! peer used once and has not reused yet): a bitmap in blocks of 1,024 ids,
+//! a block allocated when an id in it is first inserted. Ids in use cluster
+//! (they are mostly handed out in turn), so a connection's set is usually
+//! one or two blocks of 128 bytes, and never more than 64.
 
 /// Ids per block: 16 words of 64 bits.
 const BLOCK_IDS: usize = 1024;
 const WORDS: usize = BLOCK_IDS / 64;
-const BLOCKS: usize = 65536 / BLOCK_IDS;
-
-type Block = [u64; WORDS];
 
 /// A set of packet identifiers.
 #[derive(Default)]
 pub struct IdSet {
-    /// `BLOCKS` slots once anything was inserted.
-    blocks: Vec<Option<Box<Block>>>,
+    /// Blocks in order of their number (id / `BLOCK_IDS`).
+    blocks: Vec<(u8, [u64; WORDS])>,
     len: usize,
 }
 
-/// Block, word and bit of `id`.
-fn place(id: u16) -> (usize, usize, u64) {
+/// Block number, word and bit of `id`.
+fn place(id: u16) -> (u8, usize, u64) {
     let id = usize::from(id);
-    (id / BLOCK_IDS, (id % BLOCK_IDS) / 64, 1 << (id % 64))
+    // id / 1024 < 64 for every u16, so the cast cannot truncate.
+    (
+        (id / BLOCK_IDS) as u8,
+        (id % BLOCK_IDS) / 64,
+        1 << (id % 64),
+    )
 }
 
 impl IdSet {
@@ -30,27 +33,31 @@ impl IdSet {
         IdSet::default()
     }
 
+    fn block(&self, number: u8) -> Option<&[u64; WORDS]> {
+        self.blocks
+            .binary_search_by_key(&number, |(n, _)| *n)
+            .ok()
+            .map(|i| &self.blocks[i].1)
+    }
+
     pub fn contains(&self, id: u16) -> bool {
         let (b, w, bit) = place(id);
-        match self.blocks.get(b) {
-            Some(Some(block)) => block[w] & bit != 0,
-            _ => false,
-        }
+        self.block(b).is_some_and(|block| block[w] & bit != 0)
     }
 
     /// Add `id`; whether it was new.
     pub fn insert(&mut self, id: u16) -> bool {
         let (b, w, bit) = place(id);
-        if self.blocks.is_empty() {
-            self.blocks.resize_with(BLOCKS, || None);
-        }
-        let Some(slot) = self.blocks.get_mut(b) else {
-            // `place` yields b < BLOCKS and the vector has BLOCKS slots.
-            return false;
+        let i = match self.blocks.binary_search_by_key(&b, |(n, _)| *n) {
+            Ok(i) => i,
+            Err(i) => {
+                self.blocks.insert(i, (b, [0; WORDS]));
+                i
+            }
         };
-        let block = slot.get_or_insert_with(|| Box::new([0; WORDS]));
-        let new = block[w] & bit == 0;
-        block[w] |= bit;
+        let word = &mut self.blocks[i].1[w];
+        let new = *word & bit == 0;
+        *word |= bit;
         self.len += usize::from(new);
         new
     }
@@ -58,11 +65,12 @@ impl IdSet {
     /// Remove `id`; whether it was there.
     pub fn remove(&mut self, id: u16) -> bool {
         let (b, w, bit) = place(id);
-        let Some(Some(block)) = self.blocks.get_mut(b) else {
+        let Ok(i) = self.blocks.binary_search_by_key(&b, |(n, _)| *n) else {
             return false;
         };
-        let had = block[w] & bit != 0;
-        block[w] &= !bit;
+        let word = &mut self.blocks[i].1[w];
+        let had = *word & bit != 0;
+        *word &= !bit;
         self.len -= usize::from(had);
         had
     }
