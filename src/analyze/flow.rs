@@ -362,8 +362,8 @@ impl MqttFlow {
         FlowReport {
             flow: self.number,
             kind: FlowKind::Mqtt,
-            client: self.client.to_string(),
-            server: self.server.to_string(),
+            client: super::model::endpoint_text(self.client),
+            server: super::model::endpoint_text(self.server),
             roles_from: self.roles_from,
             handshake_seen: self.syn_seen,
             version: Some(self.version.name()),

@@ -381,8 +381,8 @@ impl TlsFlow {
         FlowReport {
             flow: self.number,
             kind: FlowKind::Tls,
-            client: self.client.to_string(),
-            server: self.server.to_string(),
+            client: model::endpoint_text(self.client),
+            server: model::endpoint_text(self.server),
             roles_from: if self.syn_seen { "syn" } else { "guess" },
             handshake_seen: self.syn_seen,
             version: None,

@@ -78,7 +78,8 @@ pub trait Rule: Send {
     fn meta(&self) -> &'static RuleMeta;
     /// The events [`Rule::observe`] looks at (all by default). A rule that
     /// returns early for every other event declares it here, so the monitor
-    /// skips the call.
+    /// skips the call. It must not change over a rule's life: the monitor
+    /// asks each rule of the registry once per version.
     fn interest(&self) -> Interest {
         Interest::ALL
     }
@@ -153,7 +154,7 @@ struct Conn {
     /// The version `dispatch` was built for.
     version: Version,
     /// Per event class: a bit per rule (by index) that applies and wants it.
-    dispatch: [u64; interest::CLASSES],
+    dispatch: Dispatch,
     /// Ignore the rules' declared interests (tests compare both ways).
     every_event: bool,
 }
@@ -174,23 +175,11 @@ impl Conn {
 
     fn build_dispatch(&mut self) {
         self.version = self.session.version;
-        self.dispatch = [0; interest::CLASSES];
-        // The registry holds at most 64 rules (tested), one bit each.
-        for (i, r) in self.rules.iter().enumerate().take(64) {
-            if !r.meta().versions.contains(&self.version) {
-                continue;
-            }
-            let wants = if self.every_event {
-                Interest::ALL
-            } else {
-                r.interest()
-            };
-            for class in wants.classes() {
-                if let Some(bits) = self.dispatch.get_mut(class) {
-                    *bits |= 1 << i;
-                }
-            }
-        }
+        self.dispatch = if self.every_event {
+            dispatch_table(&self.rules, self.version, true)
+        } else {
+            registry_dispatch(self.version)
+        };
     }
 
     fn finish(mut self, out: &mut Vec<Finding>) {
@@ -200,6 +189,47 @@ impl Conn {
                 r.finish(&self.session, out);
             }
         }
+    }
+}
+
+/// Per event class: a bit per rule (by registry index) to call.
+type Dispatch = [u64; interest::CLASSES];
+
+/// The dispatch table of `rules` on a `version` connection: the rules that
+/// apply to it, for the classes they declare (or every class).
+fn dispatch_table(rules: &[Box<dyn Rule>], version: Version, every_event: bool) -> Dispatch {
+    let mut dispatch = [0; interest::CLASSES];
+    // The registry holds at most 64 rules (tested), one bit each.
+    for (i, r) in rules.iter().enumerate().take(64) {
+        if !r.meta().versions.contains(&version) {
+            continue;
+        }
+        let wants = if every_event {
+            Interest::ALL
+        } else {
+            r.interest()
+        };
+        for class in wants.classes() {
+            if let Some(bits) = dispatch.get_mut(class) {
+                *bits |= 1 << i;
+            }
+        }
+    }
+    dispatch
+}
+
+/// The registry's dispatch table for `version`, built once: a rule's
+/// versions and interests are fixed, so every connection shares it.
+fn registry_dispatch(version: Version) -> Dispatch {
+    static TABLES: std::sync::OnceLock<[Dispatch; 3]> = std::sync::OnceLock::new();
+    let tables = TABLES.get_or_init(|| {
+        let rules = all_rules();
+        [Version::V31, Version::V311, Version::V5].map(|v| dispatch_table(&rules, v, false))
+    });
+    match version {
+        Version::V31 => tables[0],
+        Version::V311 => tables[1],
+        Version::V5 => tables[2],
     }
 }
 
