@@ -40,8 +40,16 @@ pub fn render(a: &Analysis, color: bool) -> String {
             }
         }
         for fl in &f.flows {
-            // Written piece by piece: a capture can hold tens of thousands of flows.
-            let _ = write!(out, "  flow {} {} → {}  ", fl.flow, fl.client, fl.server);
+            // Written piece by piece, without the formatting machinery: a
+            // capture can hold tens of thousands of flows.
+            let mut n = itoa::Buffer::new();
+            out.push_str("  flow ");
+            out.push_str(n.format(fl.flow));
+            for (s, e) in [(" ", &fl.client), (" → ", &fl.server)] {
+                out.push_str(s);
+                out.push_str(e);
+            }
+            out.push_str("  ");
             match fl.kind {
                 FlowKind::Mqtt => {
                     out.push_str("MQTT ");
@@ -52,50 +60,66 @@ pub fn render(a: &Analysis, color: bool) -> String {
                 }
                 FlowKind::Tls => out.push_str("TLS"),
             }
-            let _ = write!(out, "  frames {}-{}  ", fl.first_frame, fl.last_frame);
+            out.push_str("  frames ");
+            out.push_str(n.format(fl.first_frame));
+            out.push('-');
+            out.push_str(n.format(fl.last_frame));
+            out.push_str("  ");
             push_secs(&mut out, fl.start);
             out.push('-');
             push_secs(&mut out, fl.end);
             out.push_str(" s\n");
             out.push_str("    ");
             let facts_start = out.len();
-            let fact = |out: &mut String, args: std::fmt::Arguments<'_>| {
+            // Two spaces before every fact but the first.
+            let fact = |out: &mut String, name: &str| {
                 if out.len() > facts_start {
                     out.push_str("  ");
                 }
-                let _ = out.write_fmt(args);
+                out.push_str(name);
             };
             if let Some(id) = &fl.client_id {
-                fact(&mut out, format_args!("client_id={id:?}"));
+                fact(&mut out, "client_id=");
+                push_debug_str(&mut out, id);
             }
             if let Some(k) = fl.keep_alive {
-                fact(&mut out, format_args!("keep_alive={k}"));
+                fact(&mut out, "keep_alive=");
+                out.push_str(n.format(k));
             }
             if let Some(c) = fl.clean_session {
-                fact(&mut out, format_args!("clean={c}"));
+                fact(&mut out, if c { "clean=true" } else { "clean=false" });
             }
             if let Some(c) = fl.connack_code {
-                fact(&mut out, format_args!("connack=0x{c:02x}"));
+                fact(&mut out, "connack=0x");
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                for d in [c >> 4, c & 0x0f] {
+                    out.push(char::from(HEX[usize::from(d)]));
+                }
             }
             match fl.close_frame {
-                Some(fr) => fact(
-                    &mut out,
-                    format_args!("closed by {} at frame {fr}", fl.closed_by),
-                ),
-                None => fact(&mut out, format_args!("still open at end of capture")),
+                Some(fr) => {
+                    fact(&mut out, "closed by ");
+                    out.push_str(fl.closed_by);
+                    out.push_str(" at frame ");
+                    out.push_str(n.format(fr));
+                }
+                None => fact(&mut out, "still open at end of capture"),
             }
             if !fl.handshake_seen {
-                fact(
-                    &mut out,
-                    format_args!("started mid-stream (roles by {})", fl.roles_from),
-                );
+                fact(&mut out, "started mid-stream (roles by ");
+                out.push_str(fl.roles_from);
+                out.push(')');
             }
             out.push('\n');
             if !fl.packets.is_empty() {
                 out.push_str("    packets: ");
                 for (i, (k, v)) in fl.packets.iter().enumerate() {
-                    let sep = if i == 0 { "" } else { ", " };
-                    let _ = write!(out, "{sep}{k} {v}");
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    out.push_str(k);
+                    out.push(' ');
+                    out.push_str(n.format(*v));
                 }
                 out.push('\n');
             }
@@ -153,6 +177,20 @@ pub fn render(a: &Analysis, color: bool) -> String {
     out
 }
 
+/// Append `s` quoted and escaped as `{:?}` writes it; printable ASCII other
+/// than `"` and `\\` (nearly every client id) is copied as it is.
+fn push_debug_str(out: &mut String, s: &str) {
+    if s.bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        let _ = write!(out, "{s:?}");
+    }
+}
+
 /// Append `x` seconds with three decimals, exactly as `{:.3}` would (the
 /// decimal nearest to the binary value, ties to even), with integer
 /// arithmetic: a capture can have tens of thousands of flows, and float
@@ -206,6 +244,108 @@ mod tests {
         s
     }
 
+    /// Every part of a flow's lines, pinned.
+    #[test]
+    fn flow_lines() {
+        use crate::analyze::model::*;
+        use std::collections::BTreeMap;
+        let flow = |n: u32| FlowReport {
+            flow: n,
+            kind: FlowKind::Mqtt,
+            client: "192.0.2.9:40000".into(),
+            server: "[2001:db8::1]:1883".into(),
+            roles_from: "port",
+            handshake_seen: false,
+            version: Some("3.1.1"),
+            version_guessed: false,
+            client_id: Some("dev \"7\"".into()),
+            keep_alive: Some(60),
+            clean_session: Some(true),
+            connack_code: Some(0x0a),
+            first_frame: 3,
+            last_frame: 12,
+            start: 0.0625,
+            end: 1234.5,
+            closed_by: "client",
+            close_frame: Some(12),
+            packets: BTreeMap::from([("CONNECT", 1), ("PUBLISH", 12)]),
+            packets_to_server: 13,
+            packets_to_client: 0,
+            problems: vec![],
+            findings: vec![FlowFinding {
+                rule: "MQTT-3.3.1-2",
+                check: "qos0-publish-without-dup",
+                actor: crate::event::Side::Client,
+                message: "DUP set".into(),
+                frame: 7,
+                time: 0.0015,
+                packet: Some(3),
+            }],
+            tls: None,
+        };
+        let bare = FlowReport {
+            handshake_seen: true,
+            version_guessed: true,
+            client_id: None,
+            keep_alive: None,
+            clean_session: None,
+            connack_code: None,
+            close_frame: None,
+            packets: BTreeMap::new(),
+            findings: vec![],
+            ..flow(2)
+        };
+        let a = Analysis {
+            tool: "mqttspec",
+            tool_version: "0",
+            files: vec![FileReport {
+                file: "f.pcapng".into(),
+                error: None,
+                frames: 12,
+                bytes: 0,
+                notices: vec![],
+                flows: vec![flow(1), bare],
+                other_tcp_flows: 0,
+                mqtt_packets: 13,
+            }],
+            summary: AnalysisSummary::default(),
+            statements: StatementScope::default(),
+        };
+        let text = super::render(&a, false);
+        let lines: Vec<&str> = text.lines().skip(1).take(6).collect();
+        assert_eq!(
+            lines,
+            [
+                "  flow 1 192.0.2.9:40000 → [2001:db8::1]:1883  MQTT 3.1.1  frames 3-12  0.062-1234.500 s",
+                "    client_id=\"dev \\\"7\\\"\"  keep_alive=60  clean=true  connack=0x0a  closed by client at frame 12  started mid-stream (roles by port)",
+                "    packets: CONNECT 1, PUBLISH 12",
+                "    FINDING frame 7 (0.002 s) [MQTT-3.3.1-2] client: DUP set",
+                "  flow 2 192.0.2.9:40000 → [2001:db8::1]:1883  MQTT 3.1.1 (guessed)  frames 3-12  0.062-1234.500 s",
+                "    still open at end of capture",
+            ]
+        );
+    }
+
+    #[test]
+    fn quoted_like_debug() {
+        for s in [
+            "bench1",
+            "",
+            "a b~",
+            "say \"hi\"",
+            "back\\slash",
+            "tab\t",
+            "nul\0",
+            "é",
+            "\u{7f}",
+            "\u{200b}",
+        ] {
+            let mut ours = String::new();
+            super::push_debug_str(&mut ours, s);
+            assert_eq!(ours, format!("{s:?}"));
+        }
+    }
+
     #[test]
     fn three_decimals_like_std_on_ties_and_edges() {
         for x in [
@@ -231,6 +371,13 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn any_string_quoted_like_debug(s in "[ -~\t\n\u{0}é\u{200b}]{0,12}") {
+            let mut ours = String::new();
+            super::push_debug_str(&mut ours, &s);
+            prop_assert_eq!(ours, format!("{s:?}"));
+        }
+
         #[test]
         fn three_decimals_like_std(nanos in 0u64..10_000_000_000_000, bits in any::<u64>(), k in 0u32..60, j in 0u64..1 << 20) {
             // Capture times, arbitrary doubles, and dyadic ties.
