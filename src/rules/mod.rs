@@ -39,6 +39,7 @@ use crate::session::Session;
 
 pub use interest::Interest;
 
+use registry::RuleSet;
 pub use registry::{all_rules, catalogue};
 
 /// Static description of a rule.
@@ -150,86 +151,93 @@ impl Finding {
 struct Conn {
     id: ConnId,
     session: Session,
-    rules: Vec<Box<dyn Rule>>,
-    /// The version `dispatch` was built for.
+    rules: Box<RuleSet>,
+    /// The version `tables` were chosen for.
     version: Version,
-    /// Per event class: a bit per rule (by index) that applies and wants it.
-    dispatch: Dispatch,
+    tables: &'static Tables,
     /// Ignore the rules' declared interests (tests compare both ways).
     every_event: bool,
 }
 
 impl Conn {
     fn new(id: ConnId, version: Version, every_event: bool) -> Conn {
-        let mut c = Conn {
+        Conn {
             id,
             session: Session::new(version),
-            rules: all_rules(),
+            rules: Box::new(RuleSet::new()),
             version,
-            dispatch: [0; interest::CLASSES],
+            tables: Tables::of(version),
             every_event,
-        };
-        c.build_dispatch();
-        c
+        }
     }
 
-    fn build_dispatch(&mut self) {
-        self.version = self.session.version;
-        self.dispatch = if self.every_event {
-            dispatch_table(&self.rules, self.version, true)
+    /// The rules to call for an event of `class`.
+    fn wanting(&mut self, class: usize) -> u64 {
+        if self.version != self.session.version {
+            self.version = self.session.version;
+            self.tables = Tables::of(self.version);
+        }
+        if self.every_event {
+            self.tables.applies
         } else {
-            registry_dispatch(self.version)
-        };
+            self.tables.dispatch.get(class).copied().unwrap_or(0)
+        }
     }
 
     fn finish(mut self, out: &mut Vec<Finding>) {
-        let version = self.session.version;
-        for r in self.rules.iter_mut() {
-            if r.meta().versions.contains(&version) {
-                r.finish(&self.session, out);
+        let mut bits = Tables::of(self.session.version).applies;
+        while bits != 0 {
+            let i = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            if let Some(finish) = registry::FINISH.get(i) {
+                finish(&mut self.rules, &self.session, out);
             }
         }
     }
 }
 
-/// Per event class: a bit per rule (by registry index) to call.
-type Dispatch = [u64; interest::CLASSES];
+/// Which rules of the registry to call on a connection of one version: a bit
+/// per rule, by registry index (the registry holds at most 64 rules, tested).
+struct Tables {
+    /// The rules that apply to the version.
+    applies: u64,
+    /// Per event class: the rules that apply and declare interest in it.
+    dispatch: [u64; interest::CLASSES],
+}
 
-/// The dispatch table of `rules` on a `version` connection: the rules that
-/// apply to it, for the classes they declare (or every class).
-fn dispatch_table(rules: &[Box<dyn Rule>], version: Version, every_event: bool) -> Dispatch {
-    let mut dispatch = [0; interest::CLASSES];
-    // The registry holds at most 64 rules (tested), one bit each.
-    for (i, r) in rules.iter().enumerate().take(64) {
-        if !r.meta().versions.contains(&version) {
-            continue;
+impl Tables {
+    /// The tables for `version`, built once: a rule's versions and
+    /// interests are fixed, so every connection shares them.
+    fn of(version: Version) -> &'static Tables {
+        static TABLES: std::sync::OnceLock<[Tables; 3]> = std::sync::OnceLock::new();
+        let tables = TABLES.get_or_init(|| {
+            let rules = all_rules();
+            [Version::V31, Version::V311, Version::V5].map(|v| Tables::build(&rules, v))
+        });
+        match version {
+            Version::V31 => &tables[0],
+            Version::V311 => &tables[1],
+            Version::V5 => &tables[2],
         }
-        let wants = if every_event {
-            Interest::ALL
-        } else {
-            r.interest()
+    }
+
+    fn build(rules: &[Box<dyn Rule>], version: Version) -> Tables {
+        let mut t = Tables {
+            applies: 0,
+            dispatch: [0; interest::CLASSES],
         };
-        for class in wants.classes() {
-            if let Some(bits) = dispatch.get_mut(class) {
-                *bits |= 1 << i;
+        for (i, r) in rules.iter().enumerate().take(64) {
+            if !r.meta().versions.contains(&version) {
+                continue;
+            }
+            t.applies |= 1 << i;
+            for class in r.interest().classes() {
+                if let Some(bits) = t.dispatch.get_mut(class) {
+                    *bits |= 1 << i;
+                }
             }
         }
-    }
-    dispatch
-}
-
-/// The registry's dispatch table for `version`, built once: a rule's
-/// versions and interests are fixed, so every connection shares it.
-fn registry_dispatch(version: Version) -> Dispatch {
-    static TABLES: std::sync::OnceLock<[Dispatch; 3]> = std::sync::OnceLock::new();
-    let tables = TABLES.get_or_init(|| {
-        let rules = all_rules();
-        [Version::V31, Version::V311, Version::V5].map(|v| dispatch_table(&rules, v, false))
-    });
-    match version {
-        Version::V31 => tables[0],
-        Version::V311 => tables[1],
-        Version::V5 => tables[2],
+        t
     }
 }
 
@@ -277,16 +285,12 @@ impl Monitor {
             }
         };
         let conn = &mut self.conns[at];
-        if conn.version != conn.session.version {
-            conn.build_dispatch();
-        }
-        let class = interest::class_of(&event.kind);
-        let mut bits = conn.dispatch[class];
+        let mut bits = conn.wanting(interest::class_of(&event.kind));
         while bits != 0 {
             let i = bits.trailing_zeros() as usize;
             bits &= bits - 1;
-            if let Some(r) = conn.rules.get_mut(i) {
-                r.observe(event, &conn.session, &mut self.findings);
+            if let Some(observe) = registry::OBSERVE.get(i) {
+                observe(&mut conn.rules, event, &conn.session, &mut self.findings);
             }
         }
         conn.session.apply(event);

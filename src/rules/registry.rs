@@ -5,52 +5,83 @@ use super::{
     s3_1_connect as connect, s3_1_connect_payload as connect_payload, s3_2_connack as connack,
     s3_2_connack_limits as limits, s3_3_publish as publish, s3_8_subscribe as sub,
     s4_6_ordering as ordering, s4_7_topics as topics, s4_8_errors as errors, s4_qos_flows as qos,
-    s6_websocket as ws, wellformed, Rule, RuleMeta,
+    s6_websocket as ws, wellformed, Finding, Rule, RuleMeta,
 };
+use crate::event::Event;
+use crate::session::Session;
 
-/// A fresh instance of every rule (one set per connection).
-pub fn all_rules() -> Vec<Box<dyn Rule>> {
-    vec![
-        Box::new(wellformed::ClientPacketsWellFormed),
-        Box::new(wellformed::ServerPacketsWellFormed),
-        Box::new(connect::FirstPacketIsConnect),
-        Box::new(connect::ClientConnectsOnce::default()),
-        Box::new(connect_payload::ConnectPayloadMatchesFlags),
-        Box::new(connect::ClientKeepsAlive),
-        Box::new(connect::ServerStopsAfterSecondConnect::default()),
-        Box::new(connack::FirstServerPacketIsConnack),
-        Box::new(connack::RefusedConnackWithoutSession),
-        Box::new(limits::ClientWithinConnackLimits::default()),
-        Box::new(publish::Qos0PublishWithoutDup::client()),
-        Box::new(publish::Qos0PublishWithoutDup::server()),
-        Box::new(publish::PublishTopicWithoutWildcards::client()),
-        Box::new(publish::PublishTopicWithoutWildcards::server()),
-        Box::new(publish::ResentPublishHasDup::client()),
-        Box::new(publish::ResentPublishHasDup::server()),
-        Box::new(publish::ServerPublishMatchesSubscription),
-        Box::new(publish::ServerPublishQosWithinGrant),
-        Box::new(ids::AckRefersToInflight::client()),
-        Box::new(ids::AckRefersToInflight::server()),
-        Box::new(ids::PublishIdNotInUse::client()),
-        Box::new(ids::PublishIdNotInUse::server()),
-        Box::new(ids::ClientSubscribeIdsNotInUse),
-        Box::new(ids::ClientResendKeepsPacketId),
-        Box::new(sub::SubackMatchesSubscribe),
-        Box::new(sub::SubackCodesFitSubscribe),
-        Box::new(unsub::UnsubackMatchesUnsubscribe),
-        Box::new(ping::PingreqAnswered::default()),
-        Box::new(disc::NothingAfterClientDisconnect::default()),
-        Box::new(disc::ClientClosesAfterDisconnect::default()),
-        Box::new(qos::AckTypeMatchesQos::client()),
-        Box::new(qos::AckTypeMatchesQos::server()),
-        Box::new(qos::ClientQos2SenderFlow::default()),
-        Box::new(ordering::ClientAcksInOrder::default()),
-        Box::new(errors::ClientClosesOnServerViolation::default()),
-        Box::new(topics::DollarTopicsNotMatchedByWildcards),
-        Box::new(topics::ClientTopicFiltersValid),
-        Box::new(ws::BinaryFramesOnly::client()),
-        Box::new(ws::BinaryFramesOnly::server()),
-    ]
+/// The registry: every passive rule, in a fixed order (a rule's index is
+/// its bit in the monitor's dispatch tables). One list makes both the
+/// [`RuleSet`] a connection holds and the boxed list of [`all_rules`].
+macro_rules! registry {
+    ($($field:ident: $ty:ty = $make:expr,)*) => {
+        /// A fresh instance of every rule, in one allocation: a connection's
+        /// rules sit together and are called without a pointer per rule.
+        pub(crate) struct RuleSet {
+            $($field: $ty,)*
+        }
+
+        impl RuleSet {
+            pub(crate) fn new() -> RuleSet {
+                RuleSet { $($field: $make,)* }
+            }
+        }
+
+        /// Rule `i`'s [`Rule::observe`], by index.
+        pub(crate) const OBSERVE: &[fn(&mut RuleSet, &Event, &Session, &mut Vec<Finding>)] =
+            &[$(|r, e, s, out| r.$field.observe(e, s, out),)*];
+
+        /// Rule `i`'s [`Rule::finish`], by index.
+        pub(crate) const FINISH: &[fn(&mut RuleSet, &Session, &mut Vec<Finding>)] =
+            &[$(|r, s, out| r.$field.finish(s, out),)*];
+
+        /// A fresh instance of every rule, boxed, in registry order.
+        pub fn all_rules() -> Vec<Box<dyn Rule>> {
+            vec![$(Box::new($make),)*]
+        }
+    };
+}
+
+registry! {
+    client_packets_well_formed: wellformed::ClientPacketsWellFormed = wellformed::ClientPacketsWellFormed,
+    server_packets_well_formed: wellformed::ServerPacketsWellFormed = wellformed::ServerPacketsWellFormed,
+    first_packet_is_connect: connect::FirstPacketIsConnect = connect::FirstPacketIsConnect,
+    client_connects_once: connect::ClientConnectsOnce = connect::ClientConnectsOnce::default(),
+    connect_payload_matches_flags: connect_payload::ConnectPayloadMatchesFlags = connect_payload::ConnectPayloadMatchesFlags,
+    client_keeps_alive: connect::ClientKeepsAlive = connect::ClientKeepsAlive,
+    server_stops_after_second_connect: connect::ServerStopsAfterSecondConnect = connect::ServerStopsAfterSecondConnect::default(),
+    first_server_packet_is_connack: connack::FirstServerPacketIsConnack = connack::FirstServerPacketIsConnack,
+    refused_connack_without_session: connack::RefusedConnackWithoutSession = connack::RefusedConnackWithoutSession,
+    client_within_connack_limits: limits::ClientWithinConnackLimits = limits::ClientWithinConnackLimits::default(),
+    qos0_publish_without_dup_client: publish::Qos0PublishWithoutDup = publish::Qos0PublishWithoutDup::client(),
+    qos0_publish_without_dup_server: publish::Qos0PublishWithoutDup = publish::Qos0PublishWithoutDup::server(),
+    publish_topic_without_wildcards_client: publish::PublishTopicWithoutWildcards = publish::PublishTopicWithoutWildcards::client(),
+    publish_topic_without_wildcards_server: publish::PublishTopicWithoutWildcards = publish::PublishTopicWithoutWildcards::server(),
+    resent_publish_has_dup_client: publish::ResentPublishHasDup = publish::ResentPublishHasDup::client(),
+    resent_publish_has_dup_server: publish::ResentPublishHasDup = publish::ResentPublishHasDup::server(),
+    server_publish_matches_subscription: publish::ServerPublishMatchesSubscription = publish::ServerPublishMatchesSubscription,
+    server_publish_qos_within_grant: publish::ServerPublishQosWithinGrant = publish::ServerPublishQosWithinGrant,
+    ack_refers_to_inflight_client: ids::AckRefersToInflight = ids::AckRefersToInflight::client(),
+    ack_refers_to_inflight_server: ids::AckRefersToInflight = ids::AckRefersToInflight::server(),
+    publish_id_not_in_use_client: ids::PublishIdNotInUse = ids::PublishIdNotInUse::client(),
+    publish_id_not_in_use_server: ids::PublishIdNotInUse = ids::PublishIdNotInUse::server(),
+    client_subscribe_ids_not_in_use: ids::ClientSubscribeIdsNotInUse = ids::ClientSubscribeIdsNotInUse,
+    client_resend_keeps_packet_id: ids::ClientResendKeepsPacketId = ids::ClientResendKeepsPacketId,
+    suback_matches_subscribe: sub::SubackMatchesSubscribe = sub::SubackMatchesSubscribe,
+    suback_codes_fit_subscribe: sub::SubackCodesFitSubscribe = sub::SubackCodesFitSubscribe,
+    unsuback_matches_unsubscribe: unsub::UnsubackMatchesUnsubscribe = unsub::UnsubackMatchesUnsubscribe,
+    pingreq_answered: ping::PingreqAnswered = ping::PingreqAnswered::default(),
+    nothing_after_client_disconnect: disc::NothingAfterClientDisconnect = disc::NothingAfterClientDisconnect::default(),
+    client_closes_after_disconnect: disc::ClientClosesAfterDisconnect = disc::ClientClosesAfterDisconnect::default(),
+    ack_type_matches_qos_client: qos::AckTypeMatchesQos = qos::AckTypeMatchesQos::client(),
+    ack_type_matches_qos_server: qos::AckTypeMatchesQos = qos::AckTypeMatchesQos::server(),
+    client_qos2_sender_flow: qos::ClientQos2SenderFlow = qos::ClientQos2SenderFlow::default(),
+    client_acks_in_order: ordering::ClientAcksInOrder = ordering::ClientAcksInOrder::default(),
+    client_closes_on_server_violation: errors::ClientClosesOnServerViolation = errors::ClientClosesOnServerViolation::default(),
+    dollar_topics_not_matched_by_wildcards: topics::DollarTopicsNotMatchedByWildcards = topics::DollarTopicsNotMatchedByWildcards,
+    client_topic_filters_valid: topics::ClientTopicFiltersValid = topics::ClientTopicFiltersValid,
+    binary_frames_only_client: ws::BinaryFramesOnly = ws::BinaryFramesOnly::client(),
+    binary_frames_only_server: ws::BinaryFramesOnly = ws::BinaryFramesOnly::server(),
 }
 
 /// The static description of every rule, for `mqttspec rules` and coverage.
