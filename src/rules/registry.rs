@@ -15,8 +15,9 @@ use crate::session::Session;
 /// [`RuleSet`] a connection holds and the boxed list of [`all_rules`].
 macro_rules! registry {
     ($($field:ident: $ty:ty = $make:expr,)*) => {
-        /// A fresh instance of every rule, in one allocation: a connection's
-        /// rules sit together and are called without a pointer per rule.
+        /// A fresh instance of every rule, held by value: a connection's
+        /// rules sit together, inside the connection, and are called
+        /// without a pointer per rule.
         pub(crate) struct RuleSet {
             $($field: $ty,)*
         }
