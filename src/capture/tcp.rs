@@ -342,18 +342,7 @@ mod tests {
     #[test]
     fn keys_tell_flows_apart() {
         let v4 = |d: u8| IpAddr::V4(Ipv4Addr::new(1, 2, 3, d));
-        let v6 = |d: u8| {
-            IpAddr::V6(Ipv6Addr::new(
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0x0102,
-                0x0300 | u16::from(d),
-            ))
-        };
+        let v6 = |d: u8| IpAddr::V6(Ipv6Addr::from(0x0102_0300 | u128::from(d)));
         let (c4, s4) = (at(v4(4), 40000), at(v4(5), 1883));
         let (c6, s6) = (at(v6(4), 40000), at(v6(5), 1883));
         assert_eq!(key(c4, s4), key(s4, c4));
