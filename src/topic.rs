@@ -184,6 +184,18 @@ mod tests {
         }
     }
 
+    /// `matches_raw` gives what level-by-level matching gives.
+    fn agree(filter: &str, name: &str) -> Result<(), proptest::test_runner::TestCaseError> {
+        proptest::prop_assert_eq!(
+            matches_raw(filter.as_bytes(), name.as_bytes()),
+            matches_by_levels(filter.as_bytes(), name.as_bytes()),
+            "filter {:?} name {:?}",
+            filter,
+            name
+        );
+        Ok(())
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
         #[test]
@@ -191,11 +203,7 @@ mod tests {
             filter in "[ab/+#]{0,8}",
             name in "[ab/+#]{0,8}",
         ) {
-            proptest::prop_assert_eq!(
-                matches_raw(filter.as_bytes(), name.as_bytes()),
-                matches_by_levels(filter.as_bytes(), name.as_bytes()),
-                "filter {:?} name {:?}", filter, name
-            );
+            agree(&filter, &name)?;
         }
 
         /// Literal filters and literal prefixes ending in `/#` (the short cuts).
@@ -206,11 +214,7 @@ mod tests {
             name in "[ab/]{0,8}",
         ) {
             let filter = if hash { format!("{prefix}/#") } else { prefix };
-            proptest::prop_assert_eq!(
-                matches_raw(filter.as_bytes(), name.as_bytes()),
-                matches_by_levels(filter.as_bytes(), name.as_bytes()),
-                "filter {:?} name {:?}", filter, name
-            );
+            agree(&filter, &name)?;
         }
 
         /// The word-at-a-time scan finds exactly the bytes `#` and `+`, at

@@ -46,21 +46,27 @@ impl Interest {
     }
 
     /// Whether events of `class` (from [`class_of`]) are wanted.
+    #[cfg(test)]
     pub fn wants(self, class: usize) -> bool {
         self.0 >> class & 1 == 1
     }
 
     /// The classes wanted, in increasing order.
     pub fn classes(self) -> impl Iterator<Item = usize> {
-        let mut rest = self.0;
-        std::iter::from_fn(move || {
-            (rest != 0).then(|| {
-                let class = rest.trailing_zeros() as usize;
-                rest &= rest - 1;
-                class
-            })
-        })
+        set_bits(self.0)
     }
+}
+
+/// The positions of the bits set in `mask`, lowest first.
+pub(crate) fn set_bits(mask: u64) -> impl Iterator<Item = usize> {
+    let mut rest = mask;
+    std::iter::from_fn(move || {
+        (rest != 0).then(|| {
+            let bit = rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            bit
+        })
+    })
 }
 
 fn packet_class(dir: Direction, t: PacketType) -> u32 {

@@ -154,9 +154,6 @@ struct Conn {
     /// By value: a separate allocation per connection cost more memory
     /// (about 1 KB per open flow on a 20,000-flow capture).
     rules: RuleSet,
-    /// The version `tables` were chosen for.
-    version: Version,
-    tables: &'static Tables,
     /// Ignore the rules' declared interests (tests compare both ways).
     every_event: bool,
 }
@@ -167,30 +164,22 @@ impl Conn {
             id,
             session: Session::new(version),
             rules: RuleSet::new(),
-            version,
-            tables: Tables::of(version),
             every_event,
         }
     }
 
     /// The rules to call for an event of `class`.
-    fn wanting(&mut self, class: usize) -> u64 {
-        if self.version != self.session.version {
-            self.version = self.session.version;
-            self.tables = Tables::of(self.version);
-        }
+    fn wanting(&self, class: usize) -> u64 {
+        let tables = Tables::of(self.session.version);
         if self.every_event {
-            self.tables.applies
+            tables.applies
         } else {
-            self.tables.dispatch.get(class).copied().unwrap_or(0)
+            tables.dispatch.get(class).copied().unwrap_or(0)
         }
     }
 
     fn finish(mut self, out: &mut Vec<Finding>) {
-        let mut bits = Tables::of(self.session.version).applies;
-        while bits != 0 {
-            let i = bits.trailing_zeros() as usize;
-            bits &= bits - 1;
+        for i in interest::set_bits(Tables::of(self.session.version).applies) {
             if let Some(finish) = registry::FINISH.get(i) {
                 finish(&mut self.rules, &self.session, out);
             }
@@ -287,10 +276,7 @@ impl Monitor {
             }
         };
         let conn = &mut self.conns[at];
-        let mut bits = conn.wanting(interest::class_of(&event.kind));
-        while bits != 0 {
-            let i = bits.trailing_zeros() as usize;
-            bits &= bits - 1;
+        for i in interest::set_bits(conn.wanting(interest::class_of(&event.kind))) {
             if let Some(observe) = registry::OBSERVE.get(i) {
                 observe(&mut conn.rules, event, &conn.session, &mut self.findings);
             }

@@ -106,7 +106,7 @@ impl Script {
 
     /// Add an Opened event.
     pub fn open(&mut self) -> &mut Script {
-        self.add(EventKind::Opened);
+        self.add_kind(EventKind::Opened);
         self
     }
 
@@ -122,21 +122,17 @@ impl Script {
             packet: step.packet,
             violations: step.violations,
         };
-        self.events.push((
-            self.at,
-            Stored::Packet {
-                dir: step.dir,
-                index,
-                packet: decoded,
-            },
-        ));
-        self.at += Duration::from_millis(100);
+        self.add(Stored::Packet {
+            dir: step.dir,
+            index,
+            packet: decoded,
+        });
         index
     }
 
     /// Add a Closed event.
     pub fn close(&mut self, by: ClosedBy) -> &mut Script {
-        self.add(EventKind::Closed { by });
+        self.add_kind(EventKind::Closed { by });
         self
     }
 
@@ -147,7 +143,7 @@ impl Script {
 
     /// Add a Malformed event in `dir` with this error.
     pub fn malformed_as(&mut self, dir: Direction, error: crate::codec::FrameError) -> &mut Script {
-        self.add(EventKind::Malformed {
+        self.add_kind(EventKind::Malformed {
             dir,
             offset: 0,
             len: 5,
@@ -158,12 +154,16 @@ impl Script {
 
     /// Add a Gap event.
     pub fn gap(&mut self, dir: Direction) -> &mut Script {
-        self.add(EventKind::Gap { dir, len: 10 });
+        self.add_kind(EventKind::Gap { dir, len: 10 });
         self
     }
 
-    fn add(&mut self, kind: EventKind<'static>) {
-        self.events.push((self.at, Stored::Other(kind)));
+    fn add_kind(&mut self, kind: EventKind<'static>) {
+        self.add(Stored::Other(kind));
+    }
+
+    fn add(&mut self, event: Stored) {
+        self.events.push((self.at, event));
         self.at += Duration::from_millis(100);
     }
 
