@@ -33,28 +33,23 @@ impl IdSet {
         IdSet::default()
     }
 
-    fn block(&self, number: u8) -> Option<&[u64; WORDS]> {
-        self.blocks
-            .binary_search_by_key(&number, |(n, _)| *n)
-            .ok()
-            .map(|i| &self.blocks[i].1)
+    /// Where block `number` is in `blocks`, or where it would go.
+    fn find(&self, number: u8) -> Result<usize, usize> {
+        self.blocks.binary_search_by_key(&number, |(n, _)| *n)
     }
 
     pub fn contains(&self, id: u16) -> bool {
         let (b, w, bit) = place(id);
-        self.block(b).is_some_and(|block| block[w] & bit != 0)
+        self.find(b).is_ok_and(|i| self.blocks[i].1[w] & bit != 0)
     }
 
     /// Add `id`; whether it was new.
     pub fn insert(&mut self, id: u16) -> bool {
         let (b, w, bit) = place(id);
-        let i = match self.blocks.binary_search_by_key(&b, |(n, _)| *n) {
-            Ok(i) => i,
-            Err(i) => {
-                self.blocks.insert(i, (b, [0; WORDS]));
-                i
-            }
-        };
+        let i = self.find(b).unwrap_or_else(|i| {
+            self.blocks.insert(i, (b, [0; WORDS]));
+            i
+        });
         let word = &mut self.blocks[i].1[w];
         let new = *word & bit == 0;
         *word |= bit;
@@ -65,7 +60,7 @@ impl IdSet {
     /// Remove `id`; whether it was there.
     pub fn remove(&mut self, id: u16) -> bool {
         let (b, w, bit) = place(id);
-        let Ok(i) = self.blocks.binary_search_by_key(&b, |(n, _)| *n) else {
+        let Ok(i) = self.find(b) else {
             return false;
         };
         let word = &mut self.blocks[i].1[w];
