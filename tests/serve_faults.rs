@@ -9,7 +9,7 @@
 mod common;
 mod faulty_client;
 
-use faulty_client::{converse, findings, Fault, Watch};
+use faulty_client::{connect_packet, converse, findings, publish, Client, Fault, Watch};
 use mqttspec::codec::Version;
 use rstest::rstest;
 
@@ -316,4 +316,29 @@ fn each_fault_is_found_with_its_statement(
     assert_eq!(found, vec![want], "{fault:?}\n{text}");
     assert_eq!(code, 1, "{text}");
     assert!(text.contains(&format!("[{statement}] client:")), "{text}");
+}
+
+/// A malformed packet is not answered: the broker closes the connection
+/// (MQTT-4.8.0-1, MQTT-4.13.1-1). Answering a QoS 1 PUBLISH with packet
+/// id 0 would put the client's fault into the server's PUBACK.
+#[rstest]
+#[case(V3)]
+#[case(V5)]
+fn a_malformed_packet_is_closed_not_answered(#[case] version: Version) {
+    let w = Watch::watch();
+    let mut c = Client::open(&w, version);
+    c.connect(connect_packet(version, "faulty"));
+    c.send(&publish("o/1", 1, Some(0), "m"));
+    // Our side stays open: only the broker can end the connection.
+    let answered = c.read_until_closed();
+    let (_, text, report) = w.stop();
+    assert_eq!(answered, Vec::<u8>::new(), "{text}");
+    assert_eq!(report["connections"][0]["closed_by"], "server", "{text}");
+    let zero_id = ["MQTT-2.3.1-1", "MQTT-2.2.1-3"][usize::from(version == V5)];
+    let want = (
+        zero_id.to_string(),
+        "client-packets-well-formed".to_string(),
+        "client".to_string(),
+    );
+    assert_eq!(findings(&report), vec![want], "{text}");
 }

@@ -176,14 +176,27 @@ async fn read_loop(
     let mut wait = CONNECT_WAIT;
     let mut connected = false;
     let mut disconnected = false;
+    let mut writer_gone = false;
     loop {
+        // The server's close is looked at first: the writer signals it
+        // before its FIN leaves, so a client that closes on seeing that FIN
+        // cannot be taken for the one who closed.
         let read = tokio::select! {
-            r = tokio::time::timeout(wait, rd.next()) => r,
-            _ = &mut closing => {
+            biased;
+            closed = &mut closing, if !writer_gone => match closed {
                 // The server closed (protocol violation, takeover, DISCONNECT).
-                judge.closed(ClosedBy::Server);
-                return disconnected;
-            }
+                Ok(()) => {
+                    judge.closed(ClosedBy::Server);
+                    return disconnected;
+                }
+                // The writer ended on a failed write: the client's end is
+                // gone, which the next read tells.
+                Err(_) => {
+                    writer_gone = true;
+                    continue;
+                }
+            },
+            r = tokio::time::timeout(wait, rd.next()) => r,
         };
         let bytes = match read {
             Ok(Chunk::Bytes(b)) => b,
@@ -195,7 +208,9 @@ async fn read_loop(
                 hub.dispatch(vec![Out::Close(id)]);
                 // Nothing more is read: the writer closes and says so (or
                 // is gone already).
-                let _ = (&mut closing).await;
+                if !writer_gone {
+                    let _ = (&mut closing).await;
+                }
                 judge.closed(ClosedBy::Server);
                 return disconnected;
             }
@@ -235,6 +250,11 @@ async fn read_loop(
                         }
                         // MQTT-3.1.0-1: anything before CONNECT closes the connection.
                         (_, false) => vec![Out::Close(id)],
+                        // A malformed packet is a protocol violation: the
+                        // connection is closed, never answered (MQTT-4.8.0-1,
+                        // MQTT-4.13.1-1), so that no answer can carry the
+                        // client's fault (a PUBACK for packet id 0, say).
+                        (_, true) if !d.violations.is_empty() => vec![Out::Close(id)],
                         (p, true) => {
                             if matches!(p, Packet::Disconnect(_)) {
                                 disconnected = true;
@@ -278,8 +298,9 @@ async fn write_loop(
                 }
             }
             Cmd::Close => {
-                wr.shutdown().await;
+                // Told before the FIN is sent, so the reader knows who closed.
                 let _ = closing.send(());
+                wr.shutdown().await;
                 return;
             }
         }

@@ -159,13 +159,20 @@ impl Client {
     }
 
     /// Read until the broker closes (panics after the read timeout).
-    pub fn until_closed(mut self) {
+    pub fn until_closed(self) {
+        self.read_until_closed();
+    }
+
+    /// Every byte the broker sends until it closes (panics after the read
+    /// timeout).
+    pub fn read_until_closed(mut self) -> Vec<u8> {
+        let mut got = Vec::new();
         let mut buf = [0u8; 1024];
         loop {
             match self.s.read(&mut buf) {
-                Ok(0) => return,
-                Ok(_) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return,
+                Ok(0) => return got,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return got,
                 Err(e) => panic!("the watch broker did not close: {e}"),
             }
         }
@@ -181,7 +188,7 @@ impl Client {
     }
 }
 
-fn connect_packet(version: Version, id: &str) -> Connect {
+pub fn connect_packet(version: Version, id: &str) -> Connect {
     Connect {
         protocol_level: version.level(),
         client_id: Text::from(id),
@@ -190,7 +197,7 @@ fn connect_packet(version: Version, id: &str) -> Connect {
     }
 }
 
-fn publish(topic: &str, qos: u8, id: Option<u16>, payload: &str) -> Packet {
+pub fn publish(topic: &str, qos: u8, id: Option<u16>, payload: &str) -> Packet {
     Packet::Publish(Publish {
         qos,
         topic: Text::from(topic),
