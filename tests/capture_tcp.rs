@@ -192,7 +192,8 @@ fn missing_segment_is_one_gap_at_finish() {
         Call::Gap {
             flow: 0,
             from: Endpoint::A,
-            len: 6
+            len: 6,
+            snapped: false
         }
     );
     assert_eq!(tail[3], Call::Closed { flow: 0, by: None });
@@ -256,6 +257,38 @@ fn snaplen_truncation_is_data_then_gap() {
     ));
     assert_eq!(run.sink.stream(0, Endpoint::A), b"headnext");
     assert_eq!(run.sink.gaps(0, Endpoint::A), [96]);
+    assert_eq!(run.sink.snapped(0, Endpoint::A), [96]);
+}
+
+#[test]
+fn snaplen_truncation_out_of_order_is_snapped_too() {
+    let mut run = Run::new();
+    handshake(&mut run, ISN_C, ISN_S);
+    // The second segment comes first; the first was cut to 4 of 100 bytes.
+    run.feed(seg(
+        client(),
+        server(),
+        ISN_C + 101,
+        ISN_S + 1,
+        ACK,
+        b"next",
+    ));
+    let mut s = seg(client(), server(), ISN_C + 1, ISN_S + 1, ACK, b"head");
+    s.missing = 96;
+    run.feed(s);
+    assert_eq!(run.sink.stream(0, Endpoint::A), b"headnext");
+    assert_eq!(run.sink.snapped(0, Endpoint::A), [96]);
+}
+
+#[test]
+fn a_segment_never_captured_is_not_snapped() {
+    let mut run = Run::new();
+    handshake(&mut run, ISN_C, ISN_S);
+    run.feed(seg(client(), server(), ISN_C + 1, ISN_S + 1, ACK, b"aaaa"));
+    run.feed(seg(client(), server(), ISN_C + 11, ISN_S + 1, ACK, b"cc"));
+    run.finish();
+    assert_eq!(run.sink.gaps(0, Endpoint::A), [6]);
+    assert!(run.sink.snapped(0, Endpoint::A).is_empty());
 }
 
 #[test]

@@ -25,6 +25,9 @@ struct Half {
     framer: Framer,
     /// Some while resynchronizing after a gap: bytes not yet framed.
     resync: Option<Vec<u8>>,
+    /// Bytes still to drop before framing goes on: the rest of a packet
+    /// of known length that a gap cut into.
+    skip: u64,
 }
 
 impl Half {
@@ -32,6 +35,7 @@ impl Half {
         Half {
             framer: Framer::new(MAX_PACKET),
             resync: None,
+            skip: 0,
         }
     }
 }
@@ -164,6 +168,17 @@ impl MqttFlow {
         self.last = at;
         let dir = self.dir(from);
         let h = dir_index(dir);
+        let mut bytes = bytes;
+        if self.halves[h].skip > 0 {
+            // The rest of a packet cut short by a gap.
+            let n =
+                usize::try_from(self.halves[h].skip).map_or(bytes.len(), |s| s.min(bytes.len()));
+            self.halves[h].skip -= n as u64;
+            bytes = bytes.get(n..).unwrap_or_default();
+            if bytes.is_empty() {
+                return;
+            }
+        }
         if let Some(buf) = self.halves[h].resync.as_mut() {
             buf.extend_from_slice(bytes);
             match find_boundary(buf, MAX_PACKET as usize) {
@@ -265,13 +280,7 @@ impl MqttFlow {
                 );
             }
         }
-        self.counts[usize::from(t.nibble())] += 1;
-        match dir {
-            Direction::ToServer => self.to_server += 1,
-            Direction::ToClient => self.to_client += 1,
-        }
-        let index = self.index;
-        self.index += 1;
+        let index = self.count(t, dir);
         self.feed(
             EventKind::Packet {
                 dir,
@@ -303,27 +312,70 @@ impl MqttFlow {
         }
     }
 
-    /// Bytes never captured.
-    pub fn gap(&mut self, from: Endpoint, len: u64, at: At) {
+    /// Bytes never captured; `snapped` when the capture cut them off a
+    /// segment it recorded (its snapshot length).
+    ///
+    /// When the gap falls inside a packet whose fixed header was captured,
+    /// the packet's length tells where the next one starts: framing goes
+    /// on there, with nothing to guess. A packet cut by the snapshot length
+    /// is counted (as Wireshark does) though its content is not judged.
+    pub fn gap(&mut self, from: Endpoint, len: u64, snapped: bool, at: At) {
         self.last = at;
         let dir = self.dir(from);
         let h = dir_index(dir);
-        let pending = self.halves[h].framer.pending();
-        self.problem(
-            at,
-            format!(
-                "{}: {len} bytes missing from the capture{}; framing resumes at the next plausible packet",
-                side(dir),
-                if pending > 0 {
-                    format!(" ({pending} bytes of a partial packet dropped)")
-                } else {
-                    String::new()
-                }
-            ),
-        );
-        self.halves[h].framer = Framer::new(MAX_PACKET);
-        self.halves[h].resync = Some(Vec::new());
+        if self.halves[h].skip >= len {
+            // Still inside the packet cut short before.
+            self.halves[h].skip -= len;
+        } else {
+            let message = self.lose(dir, len, snapped);
+            self.problem(at, message);
+        }
         self.feed(EventKind::Gap { dir, len }, at);
+    }
+
+    /// Drop what a gap of `len` bytes leaves unframeable and decide where
+    /// framing goes on; returns the problem to report.
+    fn lose(&mut self, dir: Direction, len: u64, snapped: bool) -> String {
+        let half = &mut self.halves[dir_index(dir)];
+        let beyond_cut = std::mem::take(&mut half.skip) > 0;
+        let cut = match (&half.resync, beyond_cut) {
+            (None, false) => half.framer.partial(),
+            _ => None,
+        };
+        let pending = half.framer.pending();
+        half.framer = Framer::new(MAX_PACKET);
+        let lost = format!("{}: {len} bytes missing from the capture", side(dir));
+        let Some((first_byte, total)) = cut else {
+            half.resync = Some(Vec::new());
+            let dropped = if pending > 0 {
+                format!(" ({pending} bytes of a partial packet dropped)")
+            } else {
+                String::new()
+            };
+            return format!("{lost}{dropped}; framing resumes at the next plausible packet");
+        };
+        let t = codec::PacketType::from_nibble(first_byte >> 4);
+        let message = match total.checked_sub(pending as u64 + len) {
+            Some(rest) => {
+                half.skip = rest;
+                format!(
+                    "{lost} inside a {} of {total} bytes; framing goes on after it",
+                    t.name()
+                )
+            }
+            None => {
+                half.resync = Some(Vec::new());
+                format!(
+                    "{lost}, among them the end of a {} of {total} bytes; \
+                     framing resumes at the next plausible packet",
+                    t.name()
+                )
+            }
+        };
+        if snapped {
+            self.count(t, dir);
+        }
+        message
     }
 
     /// The flow ended: `by` closed it at `close_at`; its last bytes came by
@@ -393,6 +445,18 @@ impl MqttFlow {
         }
     }
 
+    /// Count a packet; returns its index in the flow.
+    fn count(&mut self, t: codec::PacketType, dir: Direction) -> u32 {
+        self.counts[usize::from(t.nibble())] += 1;
+        match dir {
+            Direction::ToServer => self.to_server += 1,
+            Direction::ToClient => self.to_client += 1,
+        }
+        let index = self.index;
+        self.index += 1;
+        index
+    }
+
     fn problem(&mut self, at: At, message: String) {
         self.problems.push(NoticeReport {
             frame: Some(at.frame),
@@ -441,4 +505,106 @@ fn side(d: Direction) -> &'static str {
 /// Seconds as f64, rounded to microseconds.
 pub fn secs(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e6
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn at(frame: u64) -> At {
+        At {
+            frame,
+            ts: Duration::from_millis(frame),
+        }
+    }
+
+    fn flow() -> MqttFlow {
+        let a: SocketAddr = "192.0.2.10:50000".parse().unwrap();
+        let b: SocketAddr = "192.0.2.1:1883".parse().unwrap();
+        let roles = Roles {
+            client_end: Endpoint::A,
+            from: "port",
+        };
+        MqttFlow::new(1, a, b, false, roles, None, at(1), Duration::ZERO)
+    }
+
+    /// PUBLISH QoS 0, topic "t", `payload` bytes of payload: 5 + payload bytes.
+    fn publish(payload: usize) -> Vec<u8> {
+        let mut p = vec![0x30];
+        let mut len = 3 + payload;
+        loop {
+            let byte = (len % 128) as u8;
+            len /= 128;
+            p.push(if len > 0 { byte | 0x80 } else { byte });
+            if len == 0 {
+                break;
+            }
+        }
+        p.extend([0, 1, b't']);
+        p.extend(std::iter::repeat_n(b'x', payload));
+        p
+    }
+
+    fn messages(r: &FlowReport) -> Vec<String> {
+        r.problems.iter().map(|p| p.message.clone()).collect()
+    }
+
+    #[test]
+    fn a_packet_cut_in_every_segment_is_skipped_to_its_end() {
+        let mut f = flow();
+        let p = publish(3000);
+        assert_eq!(p.len(), 3006);
+        // Three segments of 1 000, 1 000 and 1 006 bytes, each cut to 20.
+        f.data(Endpoint::A, &p[..20], at(2));
+        f.gap(Endpoint::A, 980, true, at(2));
+        f.data(Endpoint::A, &p[1000..1020], at(3));
+        f.gap(Endpoint::A, 980, true, at(3));
+        f.data(Endpoint::A, &p[2000..2020], at(4));
+        f.gap(Endpoint::A, 986, true, at(4));
+        f.data(Endpoint::A, &[0xc0, 0x00], at(5)); // PINGREQ
+        let r = f.close(None, at(5), at(5));
+        assert_eq!(r.packets["PUBLISH"], 1);
+        assert_eq!(r.packets["PINGREQ"], 1);
+        assert_eq!(
+            messages(&r),
+            ["client→server: 980 bytes missing from the capture inside a PUBLISH of 3006 bytes; \
+              framing goes on after it"]
+        );
+    }
+
+    #[test]
+    fn a_gap_past_the_end_of_a_cut_packet_resynchronizes() {
+        let mut f = flow();
+        let p = publish(100); // 105 bytes
+        f.data(Endpoint::A, &p[..20], at(2));
+        f.gap(Endpoint::A, 40, true, at(2)); // 45 bytes of the PUBLISH left
+                                             // A lost segment: the PUBLISH's last 45 bytes and 10 more.
+        f.gap(Endpoint::A, 55, false, at(3));
+        let mut next = vec![b'x'; 8]; // the rest of something unknown
+        next.extend([0xc0, 0x00, 0xc0, 0x00]); // two PINGREQs
+        f.data(Endpoint::A, &next, at(4));
+        let r = f.close(None, at(4), at(4));
+        assert_eq!(r.packets["PUBLISH"], 1);
+        assert_eq!(r.packets["PINGREQ"], 2);
+        let m = messages(&r);
+        assert_eq!(m.len(), 3, "{m:?}");
+        assert!(m[1].starts_with("client→server: 55 bytes missing"), "{m:?}");
+        assert!(m[2].contains("framing resumed after the gap"), "{m:?}");
+    }
+
+    #[test]
+    fn a_segment_lost_inside_a_packet_does_not_count_it() {
+        let mut f = flow();
+        let p = publish(100);
+        f.data(Endpoint::A, &p[..40], at(2));
+        f.gap(Endpoint::A, 40, false, at(3));
+        f.data(Endpoint::A, &p[80..], at(4));
+        f.data(Endpoint::A, &[0xc0, 0x00], at(5));
+        let r = f.close(None, at(5), at(5));
+        assert!(!r.packets.contains_key("PUBLISH"));
+        assert_eq!(r.packets["PINGREQ"], 1);
+        assert_eq!(messages(&r).len(), 1);
+    }
 }

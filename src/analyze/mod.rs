@@ -341,6 +341,15 @@ impl<'c> Sink<'c> {
         Ok(State::Mqtt(Box::new(m)))
     }
 
+    /// Bytes of a flow never captured (`snapped`: cut off a recorded segment).
+    fn lost(&mut self, flow: FlowId, from: Endpoint, len: u64, snapped: bool, at: At) {
+        self.with_flow(flow, true, |s| match s {
+            State::Mqtt(m) => m.gap(from, len, snapped, at),
+            State::Tls(t) => t.last = at,
+            _ => {}
+        });
+    }
+
     fn with_flow(&mut self, flow: FlowId, force: bool, f: impl FnOnce(&mut State)) {
         // Fast path: a classified flow is used in place.
         match self.flows.get_mut(&flow) {
@@ -434,11 +443,11 @@ impl StreamSink for Sink<'_> {
     }
 
     fn gap(&mut self, flow: FlowId, from: Endpoint, len: u64, at: At) {
-        self.with_flow(flow, true, |s| match s {
-            State::Mqtt(m) => m.gap(from, len, at),
-            State::Tls(t) => t.last = at,
-            _ => {}
-        });
+        self.lost(flow, from, len, false, at);
+    }
+
+    fn snapped(&mut self, flow: FlowId, from: Endpoint, len: u64, at: At) {
+        self.lost(flow, from, len, true, at);
     }
 
     fn closed(&mut self, flow: FlowId, by: Option<Endpoint>, at: At) {

@@ -5,7 +5,9 @@ use crate::codec::{peek_length, Length, PacketType};
 
 /// Whether a plausible packet starts at `buf[0]`: a defined type, the
 /// fixed-header flags that type requires (PUBLISH: QoS 0-2), a remaining
-/// length of at most 4 bytes that fits the type and `max_len`.
+/// length of at most 4 bytes that fits the type and `max_len`, and, for
+/// PUBLISH and CONNECT, a first field that fits: a topic name (and packet
+/// identifier) within the packet, a protocol name of 4 or 6 bytes.
 pub fn header(buf: &[u8], max_len: usize) -> Header {
     let Some(&first) = buf.first() else {
         return Header::NeedMore;
@@ -39,6 +41,21 @@ pub fn header(buf: &[u8], max_len: usize) -> Header {
     let total = header_len + len;
     if !size_ok || total > max_len {
         return Header::Implausible;
+    }
+    if matches!(kind, PacketType::Publish | PacketType::Connect) {
+        // The first field's length: two bytes after the fixed header.
+        let Some(&[hi, lo]) = buf.get(header_len..header_len + 2) else {
+            return Header::NeedMore;
+        };
+        let field = usize::from(u16::from_be_bytes([hi, lo]));
+        let fits = match kind {
+            PacketType::Connect => field == 4 || field == 6,
+            // Topic name, then a packet identifier above QoS 0.
+            _ => 2 + field + if flags & 0x06 != 0 { 2 } else { 0 } <= len,
+        };
+        if !fits {
+            return Header::Implausible;
+        }
     }
     Header::Packet(total)
 }
@@ -118,6 +135,32 @@ mod tests {
         let buf = [b'1', b'2', b'3', 0xc0, 0x00, 0xe0, 0x00];
         assert_eq!(find_final_boundary(&buf, 1 << 20), Some(3));
         assert_eq!(find_final_boundary(b"12", 1 << 20), None);
+    }
+
+    #[test]
+    fn a_publish_whose_topic_does_not_fit_is_no_boundary() {
+        // "12" = PUBLISH of 50 bytes, but its topic length "34" is 13 108.
+        assert_eq!(header(b"1234", 1 << 20), Header::Implausible);
+        // The topic length is still to come.
+        assert_eq!(header(b"12", 1 << 20), Header::NeedMore);
+        // QoS 0, topic "a": 3 bytes of the remaining 3; QoS 1 needs 2 more.
+        assert_eq!(header(&[0x30, 3, 0, 1, b'a'], 1 << 20), Header::Packet(5));
+        assert_eq!(header(&[0x32, 3, 0, 1, b'a'], 1 << 20), Header::Implausible);
+        assert_eq!(
+            header(&[0x32, 5, 0, 1, b'a', 0, 1], 1 << 20),
+            Header::Packet(7)
+        );
+        // Digits after a gap, then a real PUBLISH and PINGREQ.
+        let mut buf = b"1234567890123456789".to_vec();
+        buf.extend([0x30, 3, 0, 1, b'a', 0xc0, 0]);
+        assert_eq!(find_boundary(&buf, 1 << 20), Ok(19));
+    }
+
+    #[test]
+    fn a_connect_names_its_protocol_in_4_or_6_bytes() {
+        assert_eq!(header(&[0x10, 12, 0, 4], 1 << 20), Header::Packet(14));
+        assert_eq!(header(&[0x10, 14, 0, 6], 1 << 20), Header::Packet(16));
+        assert_eq!(header(&[0x10, 12, 0, 5], 1 << 20), Header::Implausible);
     }
 
     #[test]

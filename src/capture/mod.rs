@@ -91,6 +91,12 @@ pub trait StreamSink {
     /// `len` bytes from `from` are missing (never captured); the stream
     /// continues after them.
     fn gap(&mut self, flow: FlowId, from: Endpoint, len: u64, at: At);
+    /// `len` bytes from `from` that a recorded segment carried were cut off
+    /// by the capture (its snapshot length): a gap whose bytes were on the
+    /// wire right after the ones delivered last.
+    fn snapped(&mut self, flow: FlowId, from: Endpoint, len: u64, at: At) {
+        self.gap(flow, from, len, at);
+    }
     /// The flow ended: `by` sent the first FIN or a RST (None = end of capture).
     /// After a FIN the other side may still send data (half-close).
     fn closed(&mut self, flow: FlowId, by: Option<Endpoint>, at: At);

@@ -101,6 +101,18 @@ impl Framer {
         self.buf.len()
     }
 
+    /// The first byte and the whole length of the packet begun by the
+    /// pending bytes, once its fixed header is complete.
+    pub fn partial(&self) -> Option<(u8, u64)> {
+        let first = *self.buf.first()?;
+        match (self.broken, peek_length(&self.buf)) {
+            (false, Length::Known { value, header_len }) => {
+                Some((first, header_len as u64 + u64::from(value)))
+            }
+            _ => None,
+        }
+    }
+
     /// Stream offset of the next unframed byte.
     pub fn offset(&self) -> u64 {
         self.offset

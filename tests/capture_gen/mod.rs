@@ -34,9 +34,13 @@ pub fn samples() -> Vec<Sample> {
         sample("coalesced.pcapng", coalesced()),
         sample("out-of-order.pcapng", out_of_order()),
         sample("retransmission.pcapng", retransmission()),
-        sample("gap.pcapng", gap(b"~~~~~~~~~~")),
-        sample("gap-misleading-payload.pcapng", gap(b"0123456789")),
+        sample("gap.pcapng", gap(b"~~~~~~~~~~", Dropped::Middle)),
+        sample(
+            "gap-misleading-payload.pcapng",
+            gap(b"0123456789", Dropped::First),
+        ),
         sample("varint-split.pcapng", varint_split()),
+        sample("snaplen.pcapng", snaplen()),
         sample("ipv6.pcapng", ipv6()),
         sample("linux-sll.pcap", linux_sll()),
         sample("linux-sll2.pcapng", linux_sll2()),
@@ -104,6 +108,8 @@ struct Script {
     interfaces: Vec<u32>,
     out: Vec<Out>,
     now: Duration,
+    /// Snapshot length the interfaces declare.
+    snaplen: u32,
 }
 
 impl Script {
@@ -113,6 +119,16 @@ impl Script {
             interfaces: Vec::new(),
             out: Vec::new(),
             now: START,
+            snaplen: 65_535,
+        }
+    }
+
+    /// Keep the first `snaplen` bytes of every frame, as a capture with
+    /// that snapshot length does.
+    fn cut(&mut self, snaplen: u32) {
+        self.snaplen = snaplen;
+        for o in &mut self.out {
+            o.frame.truncate(snaplen as usize);
         }
     }
 
@@ -191,7 +207,7 @@ impl Script {
             .iter()
             .map(|l| Interface {
                 linktype: l.linktype(),
-                snaplen: 65_535,
+                snaplen: self.snaplen,
                 ts_resolution_nanos: true,
             })
             .collect();
@@ -392,25 +408,72 @@ fn retransmission() -> io::Result<Vec<u8>> {
     s.pcapng(&[Link::Ethernet])
 }
 
-/// A 109-byte PUBLISH in three segments whose middle one was not captured,
+/// Which segment of the PUBLISH in [`gap`] was not captured.
+#[derive(Clone, Copy, PartialEq)]
+enum Dropped {
+    /// The first: its fixed header is lost, and with it where the next
+    /// packet starts.
+    First,
+    /// The middle one: the fixed header tells where the next packet starts.
+    Middle,
+}
+
+/// A 109-byte PUBLISH in three segments of which one was not captured,
 /// then more packets. The payload repeats `pattern`: "~" (0x7E) can never
 /// start a packet, while digits look like PUBLISH headers ("1" = 0x31,
 /// remaining length "2" = 50), which a decoder resynchronizing after the gap
 /// must not take for packets.
-fn gap(pattern: &[u8; 10]) -> io::Result<Vec<u8>> {
+fn gap(pattern: &[u8; 10], dropped: Dropped) -> io::Result<Vec<u8>> {
     let port = if pattern[0] == b'~' { 50_014 } else { 50_016 };
     let mut s = Script::new();
     let a = s.conv(TcpConversation::new(v4(10, port), broker(1883)).mss(40));
     open(&mut s, a, "gap"); // frames 1-5
     let payload: Vec<u8> = pattern.repeat(10);
     s.c2s(a, &publish("gap/t", &payload, 0, None, false, false)); // 6, 7, 8
-    s.out.remove(6); // drop the middle segment (old frame 7)
-    s.note("the previous segment (40 bytes of the PUBLISH) was not captured");
+    match dropped {
+        Dropped::First => {
+            s.out.remove(5); // old frame 6
+            s.out[5].comments.push(
+                "the PUBLISH's first segment (40 bytes, with its fixed header) was not captured"
+                    .to_string(),
+            );
+        }
+        Dropped::Middle => {
+            s.out.remove(6); // old frame 7
+            s.note("the previous segment (40 bytes of the PUBLISH) was not captured");
+        }
+    }
     s.c2s(a, &publish("gap/t", b"after", 1, Some(1), false, false)); // 8
     s.s2c(a, &puback(1)); // 9
     s.c2s(a, &pingreq()); // 10
     s.s2c(a, &pingresp()); // 11
     disconnect(&mut s, a);
+    s.pcapng(&[Link::Ethernet])
+}
+
+/// Recorded with a snapshot length of 80 bytes, which leaves 26 bytes of
+/// MQTT per segment: longer packets are cut, and each one's fixed header
+/// tells where the next packet starts. In frame 9 a PINGREQ follows a cut
+/// PUBLISH in the same segment and is lost with the PUBLISH's end.
+fn snaplen() -> io::Result<Vec<u8>> {
+    let mut s = Script::new();
+    let a = s.conv(TcpConversation::new(v4(10, 50_017), broker(1883)));
+    open(&mut s, a, "snap"); // frames 1-5
+    s.c2s(
+        a,
+        &publish("snap/t", &[b'p'; 200], 1, Some(1), false, false),
+    ); // 6
+    s.note("PUBLISH of 213 bytes, cut after 26 by the snapshot length");
+    s.s2c(a, &puback(1)); // 7
+    s.s2c(a, &publish("snap/t", &[b'q'; 300], 0, None, false, false)); // 8
+    s.note("PUBLISH of 311 bytes, cut after 26");
+    let mut two = publish("snap/u", &[b'r'; 100], 0, None, false, false);
+    two.extend(pingreq());
+    s.c2s(a, &two); // 9
+    s.note("PUBLISH of 110 bytes and a PINGREQ, cut after 26");
+    s.s2c(a, &pingresp()); // 10
+    disconnect(&mut s, a);
+    s.cut(80);
     s.pcapng(&[Link::Ethernet])
 }
 

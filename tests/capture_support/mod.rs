@@ -192,6 +192,8 @@ pub enum Call {
         flow: FlowId,
         from: Endpoint,
         len: u64,
+        /// Cut off a recorded segment (snaplen) rather than never seen.
+        snapped: bool,
     },
     Closed {
         flow: FlowId,
@@ -226,7 +228,17 @@ impl Recorder {
         out
     }
 
+    /// Lengths of the gaps of one direction, whatever their cause.
     pub fn gaps(&self, flow: FlowId, from: Endpoint) -> Vec<u64> {
+        self.gaps_where(flow, from, |_| true)
+    }
+
+    /// Lengths of the gaps the snapshot length cut off recorded segments.
+    pub fn snapped(&self, flow: FlowId, from: Endpoint) -> Vec<u64> {
+        self.gaps_where(flow, from, |snapped| snapped)
+    }
+
+    fn gaps_where(&self, flow: FlowId, from: Endpoint, keep: fn(bool) -> bool) -> Vec<u64> {
         self.calls
             .iter()
             .filter_map(|c| match c {
@@ -234,7 +246,8 @@ impl Recorder {
                     flow: f,
                     from: e,
                     len,
-                } if *f == flow && *e == from => Some(*len),
+                    snapped,
+                } if *f == flow && *e == from && keep(*snapped) => Some(*len),
                 _ => None,
             })
             .collect()
@@ -265,7 +278,21 @@ impl StreamSink for Recorder {
     }
     fn gap(&mut self, flow: FlowId, from: Endpoint, len: u64, at: At) {
         self.frames.push(at.frame);
-        self.calls.push(Call::Gap { flow, from, len });
+        self.calls.push(Call::Gap {
+            flow,
+            from,
+            len,
+            snapped: false,
+        });
+    }
+    fn snapped(&mut self, flow: FlowId, from: Endpoint, len: u64, at: At) {
+        self.frames.push(at.frame);
+        self.calls.push(Call::Gap {
+            flow,
+            from,
+            len,
+            snapped: true,
+        });
     }
     fn closed(&mut self, flow: FlowId, by: Option<Endpoint>, at: At) {
         self.frames.push(at.frame);

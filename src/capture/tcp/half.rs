@@ -26,6 +26,12 @@ impl Out<'_> {
             self.sink.gap(self.flow, self.from, len, self.at);
         }
     }
+
+    fn snapped(&mut self, len: u64) {
+        if len > 0 {
+            self.sink.snapped(self.flow, self.from, len, self.at);
+        }
+    }
 }
 
 /// A buffered stretch of the stream.
@@ -135,7 +141,7 @@ impl Half {
             self.next += data.len() as u64;
             let lost = (end as u64).saturating_sub(self.next);
             if lost > 0 {
-                out.gap(lost);
+                out.snapped(lost);
                 self.next += lost;
             }
             return;
@@ -225,7 +231,7 @@ impl Half {
                     self.next += rest.len() as u64;
                 }
                 Chunk::Lost(n) => {
-                    out.gap(n.saturating_sub(skip));
+                    out.snapped(n.saturating_sub(skip));
                     self.next += n.saturating_sub(skip);
                 }
             }
