@@ -159,6 +159,10 @@ fn sll2(proto: u16, ip: &[u8]) -> Vec<u8> {
 #[case::null_be(0, [&2u32.to_be_bytes()[..], &ipv4_tcp(b"payload")].concat())]
 #[case::raw(101, ipv4_tcp(b"payload"))]
 #[case::ipv4(228, ipv4_tcp(b"payload"))]
+#[case::ppp(9, [&[0x00, 0x21][..], &ipv4_tcp(b"payload")].concat())]
+#[case::ppp_compressed(9, [&[0x21][..], &ipv4_tcp(b"payload")].concat())]
+#[case::ppp_hdlc(50, [&[0xff, 0x03, 0x00, 0x21][..], &ipv4_tcp(b"payload")].concat())]
+#[case::ppp_with_dir(204, [&[0x01, 0xff, 0x03, 0x00, 0x21][..], &ipv4_tcp(b"payload")].concat())]
 fn cooked_null_and_raw_ipv4(#[case] linktype: u16, #[case] data: Vec<u8>) {
     assert_v4(&tcp_of(linktype, &data), b"payload");
 }
@@ -168,6 +172,7 @@ fn cooked_null_and_raw_ipv4(#[case] linktype: u16, #[case] data: Vec<u8>) {
 #[case::sll2(276, sll2(0x86dd, &ipv6_tcp(b"v6")))]
 #[case::loop_(108, [&24u32.to_be_bytes()[..], &ipv6_tcp(b"v6")].concat())]
 #[case::ipv6(229, ipv6_tcp(b"v6"))]
+#[case::ppp(9, [&[0xff, 0x03, 0x00, 0x57][..], &ipv6_tcp(b"v6")].concat())]
 fn cooked_loop_and_raw_ipv6(#[case] linktype: u16, #[case] data: Vec<u8>) {
     let s = tcp_of(linktype, &data);
     assert_eq!(s.dst, SocketAddr::from((V6_B, 8883)));
@@ -219,6 +224,15 @@ fn udp_and_arp_are_other() {
 }
 
 #[test]
+fn ppp_control_protocols_are_other() {
+    // LCP (C0 21) and IPCP (80 21) negotiate the link; they carry no TCP.
+    for proto in [[0xc0, 0x21], [0x80, 0x21]] {
+        let data = [&[0xff, 0x03][..], &proto, &[1, 1, 0, 4]].concat();
+        assert!(matches!(slice(&frame(9, &data)), Sliced::Other));
+    }
+}
+
+#[test]
 fn unsupported_link() {
     assert!(matches!(
         slice(&frame(105, b"whatever")),
@@ -232,6 +246,8 @@ fn unsupported_link() {
 #[case::short_sll(113, vec![0u8; 10])]
 #[case::short_sll2(276, vec![0u8; 10])]
 #[case::empty_raw(101, vec![])]
+#[case::short_ppp(9, vec![0xff, 0x03, 0x00])]
+#[case::ppp_cut_ip(9, [&[0x00, 0x21][..], &ipv4_tcp(b"x")[..12]].concat())]
 #[case::garbage_raw(101, vec![0x12, 0x34, 0x56])]
 #[case::cut_ip(101, ipv4_tcp(b"x")[..12].to_vec())]
 #[case::cut_tcp(101, ipv4_tcp(b"x")[..30].to_vec())]

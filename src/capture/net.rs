@@ -2,7 +2,7 @@
 //!
 //! Link types: Ethernet (1, with 802.1Q / QinQ VLAN tags), BSD null (0) and
 //! OpenBSD loop (108), raw IP (101, 228, 229), Linux SLL (113) and SLL2
-//! (276). The TCP payload is bounded by the IP length (Ethernet padding
+//! (276), PPP (9, 50 in HDLC framing, 204 with a direction byte). The TCP payload is bounded by the IP length (Ethernet padding
 //! dropped); bytes the snaplen cut off are counted in [`Segment::missing`].
 //! Nothing is allocated per frame.
 
@@ -33,11 +33,14 @@ pub enum Sliced<'a> {
 pub mod linktype {
     pub const NULL: u16 = 0;
     pub const ETHERNET: u16 = 1;
+    pub const PPP: u16 = 9;
+    pub const PPP_HDLC: u16 = 50;
     pub const RAW: u16 = 101;
     pub const LOOP: u16 = 108;
     pub const LINUX_SLL: u16 = 113;
     pub const IPV4: u16 = 228;
     pub const IPV6: u16 = 229;
+    pub const PPP_WITH_DIR: u16 = 204;
     pub const LINUX_SLL2: u16 = 276;
 }
 
@@ -57,6 +60,8 @@ pub fn slice<'a>(frame: &Frame<'a>) -> Sliced<'a> {
             None => Sliced::Malformed("loopback header cut short"),
         },
         linktype::RAW | linktype::IPV4 | linktype::IPV6 => from_ip(d),
+        linktype::PPP | linktype::PPP_HDLC => from_ppp(d),
+        linktype::PPP_WITH_DIR => from_ppp(d.get(1..).unwrap_or_default()),
         linktype::LINUX_SLL => match (d.get(14..16), d.get(16..)) {
             (Some(t), Some(rest)) => from_ether_type(t, rest),
             _ => Sliced::Malformed("Linux cooked (SLL) header cut short"),
@@ -66,6 +71,17 @@ pub fn slice<'a>(frame: &Frame<'a>) -> Sliced<'a> {
             _ => Sliced::Malformed("Linux cooked (SLL2) header cut short"),
         },
         other => Sliced::UnsupportedLink(other),
+    }
+}
+
+/// A PPP frame: address and control bytes (FF 03) if not compressed away,
+/// then the protocol in two bytes or, compressed, one (RFC 1661).
+fn from_ppp(d: &[u8]) -> Sliced<'_> {
+    let d = d.strip_prefix(&[0xff, 0x03]).unwrap_or(d);
+    match d {
+        [0x00, 0x21 | 0x57, ip @ ..] | [0x21 | 0x57, ip @ ..] => from_ip(ip),
+        [] | [0x00] => Sliced::Malformed("PPP header cut short"),
+        _ => Sliced::Other,
     }
 }
 
