@@ -149,7 +149,9 @@ pub struct AnalyzeArgs {
     /// Capture files (pcap or pcapng)
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
-    /// Also treat flows on this TCP port as MQTT (repeatable; 1883 and 8883 always are)
+    /// Also treat flows on this TCP port as MQTT (repeatable; 1883 and 8883 always are).
+    /// Flows on any port that start with a CONNECT, or with a WebSocket upgrade
+    /// offering the `mqtt` subprotocol, are MQTT too
     #[arg(long = "port", value_name = "PORT")]
     pub ports: Vec<u16>,
     /// MQTT version of flows seen without CONNECT: 3.1.1 or 5.0 [default: guess]

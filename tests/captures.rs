@@ -26,6 +26,13 @@ enum Tshark {
     Miscounts { default: u64, out_of_order: u64 },
 }
 
+/// tshark 4.0 shows the WebSocket frames of MQTT over WebSocket but does not
+/// decode the MQTT packets in them.
+const NO_MQTT_IN_WEBSOCKET: Tshark = Tshark::Miscounts {
+    default: 0,
+    out_of_order: 0,
+};
+
 fn analyze(file: &str) -> FileReport {
     let report = analyze_file(&captures_dir().join(file), &Config::default());
     assert!(report.error.is_none(), "{file}: {:?}", report.error);
@@ -408,5 +415,32 @@ fn violation_qos3() {
         3,
         &[("MQTT-3.3.1-4", 6, "client")],
         Tshark::Agrees,
+    );
+}
+
+/// Found by its HTTP upgrade on port 8080; packets coalesced in one frame
+/// and split over a frame and its continuation, with a ping between them.
+#[test]
+fn websocket() {
+    let r = check("websocket.pcapng", 10, &[], NO_MQTT_IN_WEBSOCKET);
+    let f = &r.flows[0];
+    assert_eq!(f.roles_from, "websocket");
+    assert_eq!(f.packets["PUBLISH"], 2);
+    assert!(f.problems.is_empty(), "{:?}", f.problems);
+    let ws = f.websocket.as_ref().unwrap();
+    assert_eq!(
+        (ws.offered.clone(), ws.chosen.clone()),
+        (vec!["mqtt".to_string()], vec!["mqtt".to_string()])
+    );
+    assert_eq!(ws.closes, [("client", Some(1000)), ("server", Some(1000))]);
+}
+
+#[test]
+fn violation_websocket_text_frame() {
+    check(
+        "violation-websocket-text-frame.pcapng",
+        2,
+        &[("MQTT-6.0.0-1", 8, "client")],
+        NO_MQTT_IN_WEBSOCKET,
     );
 }

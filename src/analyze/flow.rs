@@ -7,12 +7,13 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::capture::{At, Endpoint};
-use crate::codec::{self, Framed, Framer, Packet, Version};
+use crate::codec::{self, FrameError, Framed, Framer, Packet, Version};
 use crate::event::{ClosedBy, Direction, Event, EventKind};
 use crate::rules::Monitor;
 
-use super::model::{FlowFinding, FlowKind, FlowReport, NoticeReport};
+use super::model::{FlowFinding, FlowKind, FlowReport, NoticeReport, WsReport};
 use super::resync::find_boundary;
+use super::ws;
 
 /// Largest packet framed in a capture; larger claims are reported as unframeable.
 pub const MAX_PACKET: u32 = 16 * 1024 * 1024;
@@ -28,6 +29,8 @@ struct Half {
     /// Bytes still to drop before framing goes on: the rest of a packet
     /// of known length that a gap cut into.
     skip: u64,
+    /// MQTT over WebSocket: the WebSocket layer under the MQTT bytes.
+    ws: Option<Box<ws::Decoder>>,
 }
 
 impl Half {
@@ -36,6 +39,7 @@ impl Half {
             framer: Framer::new(MAX_PACKET),
             resync: None,
             skip: 0,
+            ws: None,
         }
     }
 }
@@ -70,6 +74,7 @@ pub struct MqttFlow {
     origin: Duration,
     closed_by: &'static str,
     close_frame: Option<u64>,
+    websocket: Option<WsReport>,
 }
 
 /// How a flow was recognized.
@@ -123,6 +128,7 @@ impl MqttFlow {
             origin,
             closed_by: "unknown",
             close_frame: None,
+            websocket: None,
         };
         if syn_seen {
             // Only a captured handshake shows the start of the connection;
@@ -163,10 +169,76 @@ impl MqttFlow {
         self.seen_findings = all.len();
     }
 
+    /// MQTT over WebSocket: each direction starts with its side of the
+    /// HTTP upgrade, then WebSocket frames carry the MQTT bytes.
+    pub fn over_websocket(&mut self) {
+        for h in &mut self.halves {
+            h.ws = Some(Box::default());
+        }
+        self.websocket = Some(WsReport::default());
+    }
+
     /// In-order bytes from one endpoint.
     pub fn data(&mut self, from: Endpoint, bytes: &[u8], at: At) {
         self.last = at;
         let dir = self.dir(from);
+        let h = dir_index(dir);
+        match self.halves[h].ws.take() {
+            Some(mut ws) => {
+                ws.push(bytes, &mut |piece| self.websocket_piece(dir, piece, at));
+                self.halves[h].ws = Some(ws);
+            }
+            None => self.stream(dir, bytes, at),
+        }
+    }
+
+    /// What the WebSocket layer of `dir` found.
+    fn websocket_piece(&mut self, dir: Direction, piece: ws::Piece<'_>, at: At) {
+        let by = match dir {
+            Direction::ToServer => "client",
+            Direction::ToClient => "server",
+        };
+        let report = self.websocket.get_or_insert_with(WsReport::default);
+        match piece {
+            ws::Piece::Mqtt(bytes) => self.stream(dir, bytes, at),
+            ws::Piece::Text(len) => {
+                // MQTT bytes travel in binary frames only (MQTT-6.0.0-1).
+                let offset = self.halves[dir_index(dir)].framer.offset();
+                let len = usize::try_from(len).unwrap_or(usize::MAX);
+                let error = FrameError::TextFrame;
+                self.feed(
+                    EventKind::Malformed {
+                        dir,
+                        offset,
+                        len,
+                        error,
+                    },
+                    at,
+                );
+            }
+            ws::Piece::Upgrade(u) => match dir {
+                Direction::ToServer => {
+                    report.request = u.first_line;
+                    report.offered = u.protocols;
+                }
+                Direction::ToClient => {
+                    report.response = Some(u.first_line);
+                    report.chosen = u.protocols;
+                }
+            },
+            ws::Piece::Close(code) => report.closes.push((by, code)),
+            ws::Piece::Broken(why) => self.problem(
+                at,
+                format!(
+                    "{}: {why}; the rest of this direction is not analyzed",
+                    side(dir)
+                ),
+            ),
+        }
+    }
+
+    /// In-order MQTT bytes from one direction.
+    fn stream(&mut self, dir: Direction, bytes: &[u8], at: At) {
         let h = dir_index(dir);
         let mut bytes = bytes;
         if self.halves[h].skip > 0 {
@@ -323,6 +395,34 @@ impl MqttFlow {
         self.last = at;
         let dir = self.dir(from);
         let h = dir_index(dir);
+        if let Some(ws) = self.halves[h].ws.as_mut() {
+            match ws.skip(len) {
+                // Inside a binary frame: the MQTT stream has the gap.
+                Some("binary") => {}
+                Some(_) => {
+                    self.problem(
+                        at,
+                        format!(
+                            "{}: {len} bytes missing from the capture inside a WebSocket control or text frame",
+                            side(dir)
+                        ),
+                    );
+                    return;
+                }
+                None => {
+                    self.problem(
+                        at,
+                        format!(
+                            "{}: {len} bytes missing from the capture, and WebSocket frame \
+                             boundaries with them; the rest of this direction is not analyzed",
+                            side(dir)
+                        ),
+                    );
+                    self.feed(EventKind::Gap { dir, len }, at);
+                    return;
+                }
+            }
+        }
         if self.halves[h].skip >= len {
             // Still inside the packet cut short before.
             self.halves[h].skip -= len;
@@ -442,6 +542,7 @@ impl MqttFlow {
             problems: self.problems,
             findings: self.findings,
             tls: None,
+            websocket: self.websocket,
         }
     }
 
@@ -606,5 +707,61 @@ mod tests {
         assert!(!r.packets.contains_key("PUBLISH"));
         assert_eq!(r.packets["PINGREQ"], 1);
         assert_eq!(messages(&r).len(), 1);
+    }
+
+    /// An unmasked binary frame holding `payload` (under 64 KiB).
+    fn ws_binary(payload: &[u8]) -> Vec<u8> {
+        let mut f = vec![0x82, 126];
+        f.extend((payload.len() as u16).to_be_bytes());
+        f.extend_from_slice(payload);
+        f
+    }
+
+    fn websocket_flow() -> MqttFlow {
+        let mut f = flow();
+        f.over_websocket();
+        let request =
+            b"GET /mqtt HTTP/1.1\r\nUpgrade: websocket\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n";
+        f.data(Endpoint::A, request, at(2));
+        let response = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+            Sec-WebSocket-Protocol: mqtt\r\n\r\n";
+        f.data(Endpoint::B, response, at(3));
+        f
+    }
+
+    #[test]
+    fn a_gap_inside_a_websocket_binary_frame_is_a_gap_of_the_mqtt_stream() {
+        let mut f = websocket_flow();
+        let frame = ws_binary(&publish(100));
+        f.data(Endpoint::A, &frame[..30], at(4));
+        f.gap(Endpoint::A, frame.len() as u64 - 30, true, at(4));
+        f.data(Endpoint::A, &ws_binary(&[0xc0, 0x00]), at(5));
+        let r = f.close(None, at(5), at(5));
+        assert_eq!(r.packets["PUBLISH"], 1);
+        assert_eq!(r.packets["PINGREQ"], 1);
+        assert_eq!(
+            messages(&r),
+            [
+                "client→server: 79 bytes missing from the capture inside a PUBLISH of 105 bytes; \
+              framing goes on after it"
+            ]
+        );
+        assert_eq!(r.websocket.unwrap().chosen, ["mqtt"]);
+    }
+
+    #[test]
+    fn a_gap_across_websocket_frames_ends_the_direction() {
+        let mut f = websocket_flow();
+        let frame = ws_binary(&publish(100));
+        f.data(Endpoint::A, &frame[..30], at(4));
+        f.gap(Endpoint::A, frame.len() as u64, false, at(5));
+        f.data(Endpoint::A, &ws_binary(&[0xc0, 0x00]), at(6));
+        let r = f.close(None, at(6), at(6));
+        assert!(!r.packets.contains_key("PINGREQ"));
+        let m = messages(&r);
+        assert!(
+            m[0].contains("WebSocket frame boundaries with them"),
+            "{m:?}"
+        );
     }
 }

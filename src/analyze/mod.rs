@@ -9,6 +9,7 @@ pub mod model;
 pub mod resync;
 pub mod text;
 pub mod tls_report;
+pub mod ws;
 
 use rustc_hash::FxHashMap as HashMap;
 use std::net::SocketAddr;
@@ -194,6 +195,40 @@ fn looks_like_connect(b: &[u8]) -> bool {
     rest.starts_with(b"\x00\x04MQTT") || rest.starts_with(b"\x00\x06MQIsdp")
 }
 
+/// What a flow that starts with `GET ` is.
+enum Upgrade {
+    /// The request header is not complete yet.
+    Wait,
+    /// An upgrade to WebSocket that offers MQTT, or any WebSocket upgrade
+    /// on an MQTT port.
+    Mqtt,
+    /// Something else.
+    Other,
+}
+
+/// Read the HTTP request `from` sent first.
+fn websocket_request(p: &Pending, from: Endpoint, mqtt_port: bool) -> Upgrade {
+    let mut request = Vec::new();
+    for (_, bytes, _) in p.held.iter().filter(|(e, _, _)| *e == from) {
+        request.extend_from_slice(bytes);
+        if request.len() > ws::MAX_HEADER {
+            break;
+        }
+    }
+    match ws::header_end(&request) {
+        Some(end) => {
+            let u = ws::Upgrade::parse(&request[..end - 4]);
+            if u.websocket && (u.offers_mqtt() || mqtt_port) {
+                Upgrade::Mqtt
+            } else {
+                Upgrade::Other
+            }
+        }
+        None if request.len() <= ws::MAX_HEADER => Upgrade::Wait,
+        None => Upgrade::Other,
+    }
+}
+
 fn looks_like_connack(b: &[u8]) -> bool {
     b.first() == Some(&0x20) && b.get(1).is_some_and(|l| *l >= 2)
 }
@@ -261,6 +296,19 @@ impl<'c> Sink<'c> {
             }
         };
         let number = p.number;
+        if let Some(from) = first_from.filter(|_| first_bytes.starts_with(b"GET ")) {
+            match websocket_request(&p, from, mqtt_port) {
+                Upgrade::Wait if !force => return Err(p),
+                Upgrade::Mqtt => {
+                    let roles = Roles {
+                        client_end: from,
+                        from: "websocket",
+                    };
+                    return Ok(self.mqtt_flow(p, roles, true));
+                }
+                _ => {}
+            }
+        }
         let roles = if let Some(from) = first_from.filter(|_| looks_like_connect(&first_bytes)) {
             Some(Roles {
                 client_end: from,
@@ -325,8 +373,13 @@ impl<'c> Sink<'c> {
             self.other_flows += 1;
             return Ok(State::Other);
         };
+        Ok(self.mqtt_flow(p, roles, false))
+    }
+
+    /// An MQTT flow (over WebSocket when `websocket`) from a pending one.
+    fn mqtt_flow(&self, p: Pending, roles: Roles, websocket: bool) -> State {
         let mut m = MqttFlow::new(
-            number,
+            p.number,
             p.a,
             p.b,
             p.syn_seen,
@@ -335,10 +388,13 @@ impl<'c> Sink<'c> {
             p.first,
             self.origin(),
         );
+        if websocket {
+            m.over_websocket();
+        }
         for (from, bytes, at) in p.held {
             m.data(from, &bytes, at);
         }
-        Ok(State::Mqtt(Box::new(m)))
+        State::Mqtt(Box::new(m))
     }
 
     /// Bytes of a flow never captured (`snapped`: cut off a recorded segment).
@@ -411,6 +467,7 @@ impl TlsFlow {
             packets_to_client: 0,
             problems: Vec::new(),
             findings: Vec::new(),
+            websocket: None,
             tls: Some(tls_report::TlsReport::from_summary(&summary, closed_by)),
         }
     }

@@ -103,7 +103,8 @@ pub struct FlowReport {
     pub client: String,
     /// Server endpoint `ip:port`.
     pub server: String,
-    /// How the roles were decided: "syn", "connect", "connack", "port" or "guess".
+    /// How the roles were decided: "syn", "connect", "connack", "websocket" (the
+    /// HTTP upgrade), "port" or "guess".
     pub roles_from: &'static str,
     pub handshake_seen: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -136,6 +137,25 @@ pub struct FlowReport {
     pub findings: Vec<FlowFinding>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<super::tls_report::TlsReport>,
+    /// MQTT over WebSocket: the HTTP upgrade.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub websocket: Option<WsReport>,
+}
+
+/// The HTTP upgrade of an MQTT-over-WebSocket flow.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct WsReport {
+    /// The client's request line.
+    pub request: String,
+    /// Subprotocols the client offered.
+    pub offered: Vec<String>,
+    /// The server's status line, once seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response: Option<String>,
+    /// Subprotocols the server chose (one, when it follows RFC 6455).
+    pub chosen: Vec<String>,
+    /// WebSocket close frames: (sent by "client" or "server", status code).
+    pub closes: Vec<(&'static str, Option<u16>)>,
 }
 
 /// A rule finding located in the capture.

@@ -146,6 +146,23 @@ pub fn render(a: &Analysis, color: bool) -> String {
                     t.diagnosis, t.app_data_records[0], t.app_data_records[1]
                 );
             }
+            if let Some(w) = &fl.websocket {
+                let _ = write!(
+                    out,
+                    "    websocket: {}, offered [{}]; {}, chosen [{}]",
+                    w.request,
+                    w.offered.join(", "),
+                    w.response.as_deref().unwrap_or("no response seen"),
+                    w.chosen.join(", ")
+                );
+                for (by, code) in &w.closes {
+                    let _ = match code {
+                        Some(c) => write!(out, "; close {c} from the {by}"),
+                        None => write!(out, "; close from the {by}"),
+                    };
+                }
+                out.push('\n');
+            }
             for p in &fl.problems {
                 let _ = writeln!(
                     out,
@@ -282,6 +299,7 @@ mod tests {
                 packet: Some(3),
             }],
             tls: None,
+            websocket: None,
         };
         let bare = FlowReport {
             handshake_seen: true,

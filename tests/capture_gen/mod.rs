@@ -61,6 +61,11 @@ pub fn samples() -> Vec<Sample> {
             redelivery_without_dup(),
         ),
         sample("violation-qos3.pcapng", qos3()),
+        sample("websocket.pcapng", websocket()),
+        sample(
+            "violation-websocket-text-frame.pcapng",
+            websocket_text_frame(),
+        ),
     ]
 }
 
@@ -696,4 +701,96 @@ fn qos3() -> io::Result<Vec<u8>> {
             f
         });
     })
+}
+
+/// A WebSocket frame (RFC 6455): `fin`, `opcode`, masked with a fixed key
+/// when `masked` (every client frame is).
+fn ws_frame(fin: bool, opcode: u8, payload: &[u8], masked: bool) -> Vec<u8> {
+    let mut f = vec![u8::from(fin) << 7 | opcode];
+    let m = if masked { 0x80 } else { 0 };
+    match payload.len() {
+        n if n < 126 => f.push(m | n as u8),
+        n => {
+            f.push(m | 126);
+            f.extend((n as u16).to_be_bytes());
+        }
+    }
+    let key = [0x12, 0x34, 0x56, 0x78];
+    if masked {
+        f.extend(key);
+        f.extend(payload.iter().zip(key.iter().cycle()).map(|(b, k)| b ^ k));
+    } else {
+        f.extend_from_slice(payload);
+    }
+    f
+}
+
+/// A whole binary frame from the client (masked) or the server.
+fn ws_binary(from_client: bool, payload: &[u8]) -> Vec<u8> {
+    ws_frame(true, 2, payload, from_client)
+}
+
+/// The HTTP upgrade of an MQTT-over-WebSocket connection on port 8080.
+fn ws_open(s: &mut Script, i: usize, client_id: &str) {
+    s.handshake(i);
+    s.c2s(
+        i,
+        b"GET /mqtt HTTP/1.1\r\nHost: 192.0.2.1:8080\r\nUpgrade: websocket\r\n\
+          Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+          Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n",
+    );
+    s.s2c(
+        i,
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n",
+    );
+    s.c2s(i, &ws_binary(true, &connect(client_id)));
+    s.s2c(i, &ws_binary(false, &connack()));
+}
+
+/// MQTT over WebSocket on port 8080 (not an MQTT port: the HTTP upgrade
+/// offering `mqtt` tells). Two packets in one frame, a PUBLISH split over
+/// two frames with a ping between them, close frames at the end.
+fn websocket() -> io::Result<Vec<u8>> {
+    let mut s = Script::new();
+    let a = s.conv(TcpConversation::new(v4(10, 50_030), broker(8080)));
+    ws_open(&mut s, a, "ws"); // frames 1-7
+    let mut two = subscribe(1, &[("ws/#", 1)]);
+    two.extend(publish("other/x", b"1", 1, Some(2), false, false));
+    s.c2s(a, &ws_binary(true, &two)); // 8
+    s.note("SUBSCRIBE + PUBLISH in one WebSocket frame");
+    let mut acks = suback(1, &[1]);
+    acks.extend(puback(2));
+    s.s2c(a, &ws_binary(false, &acks)); // 9
+    let p = publish("other/y", &[b'w'; 40], 0, None, false, false);
+    let mut split = ws_frame(false, 2, &p[..10], true);
+    split.extend(ws_frame(true, 9, b"ping", true));
+    split.extend(ws_frame(true, 0, &p[10..], true));
+    s.c2s(a, &split); // 10
+    s.note("a PUBLISH in a binary frame and its continuation, a ping between them");
+    s.s2c(a, &ws_frame(true, 10, b"ping", false)); // 11: pong
+    s.c2s(a, &ws_binary(true, &pingreq())); // 12
+    s.s2c(a, &ws_binary(false, &pingresp())); // 13
+    s.c2s(a, &ws_binary(true, &disconnect_packet())); // 14
+    s.c2s(a, &ws_frame(true, 8, &1000u16.to_be_bytes(), true)); // 15
+    s.s2c(a, &ws_frame(true, 8, &1000u16.to_be_bytes(), false)); // 16
+    s.close(a);
+    s.pcapng(&[Link::Ethernet])
+}
+
+/// MQTT over WebSocket: the client sends a text frame (MQTT-6.0.0-1), and
+/// the server closes the connection.
+fn websocket_text_frame() -> io::Result<Vec<u8>> {
+    let mut s = Script::new();
+    let a = s.conv(TcpConversation::new(v4(10, 50_031), broker(8080)));
+    ws_open(&mut s, a, "wstext"); // frames 1-7
+    s.c2s(a, &ws_frame(true, 1, b"hello", true)); // 8
+    s.note("a text frame");
+    s.run(a, |c| {
+        let mut f = c.fin(false);
+        f.extend(c.fin(true));
+        f.extend(c.ack(false));
+        f
+    });
+    s.pcapng(&[Link::Ethernet])
 }

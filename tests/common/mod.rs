@@ -1,10 +1,12 @@
 //! Shared test helpers: a real mosquitto on a free loopback port (plain,
 //! TLS or with a WebSocket listener), a silent TCP peer, running the
-//! `mqttspec` binary, and checking a report against the known deviations.
+//! `mqttspec` binary, checking a report against the known deviations, and
+//! loopback recordings with dumpcap.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod deviations;
+pub mod dumpcap;
 pub mod lax_tls;
 pub mod serve;
 
