@@ -98,6 +98,12 @@ pub enum EventKind<'a> {
     },
     /// Bytes missing from a capture (TCP gap).
     Gap { dir: Direction, len: u64 },
+    /// The WebSocket upgrade under MQTT over WebSocket: the subprotocols
+    /// the client offered (to the server) or the server chose (to the client).
+    Upgrade {
+        dir: Direction,
+        protocols: &'a [String],
+    },
     /// The connection ended.
     Closed { by: ClosedBy },
 }

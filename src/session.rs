@@ -298,6 +298,8 @@ impl Session {
                 self.apply_packet(*dir, *index, &packet.packet, clean);
             }
             EventKind::Malformed { .. } | EventKind::Gap { .. } => self.lossy = true,
+            // The WebSocket layer's subprotocols: nothing of the MQTT session.
+            EventKind::Upgrade { .. } => {}
             EventKind::Closed { by } => {
                 self.phase = Phase::Closed;
                 self.closed_by = Some(*by);

@@ -444,3 +444,16 @@ fn violation_websocket_text_frame() {
         NO_MQTT_IN_WEBSOCKET,
     );
 }
+
+#[test]
+fn violation_websocket_subprotocol() {
+    check(
+        "violation-websocket-subprotocol.pcapng",
+        6,
+        &[
+            ("MQTT-6.0.0-4", 5, "server"),
+            ("MQTT-6.0.0-3", 17, "client"),
+        ],
+        NO_MQTT_IN_WEBSOCKET,
+    );
+}

@@ -216,16 +216,22 @@ impl MqttFlow {
                     at,
                 );
             }
-            ws::Piece::Upgrade(u) => match dir {
-                Direction::ToServer => {
-                    report.request = u.first_line;
-                    report.offered = u.protocols;
+            ws::Piece::Upgrade(u) => {
+                match dir {
+                    Direction::ToServer => {
+                        report.request = u.first_line;
+                        report.offered = u.protocols.clone();
+                    }
+                    Direction::ToClient => {
+                        report.response = Some(u.first_line);
+                        report.chosen = u.protocols.clone();
+                    }
                 }
-                Direction::ToClient => {
-                    report.response = Some(u.first_line);
-                    report.chosen = u.protocols;
+                if u.websocket {
+                    let protocols = &u.protocols;
+                    self.feed(EventKind::Upgrade { dir, protocols }, at);
                 }
-            },
+            }
             ws::Piece::Close(code) => report.closes.push((by, code)),
             ws::Piece::Broken(why) => self.problem(
                 at,

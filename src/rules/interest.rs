@@ -18,12 +18,13 @@ impl std::ops::BitOr for Interest {
 }
 
 /// Number of event classes (bits of an [`Interest`] in use).
-pub const CLASSES: usize = 36;
+pub const CLASSES: usize = 37;
 
 const OPENED: u32 = 32;
 const MALFORMED: u32 = 33;
 const GAP: u32 = 34;
 const CLOSED: u32 = 35;
+const UPGRADE: u32 = 36;
 
 impl Interest {
     /// Every event (the default for a rule that declares nothing).
@@ -34,6 +35,9 @@ impl Interest {
 
     /// The end of the connection.
     pub const CLOSED: Interest = Interest(1 << CLOSED);
+
+    /// The WebSocket upgrade (either direction).
+    pub const UPGRADE: Interest = Interest(1 << UPGRADE);
 
     /// Packets of `types` travelling in `dir`.
     pub fn packets(dir: Direction, types: &[PacketType]) -> Interest {
@@ -85,6 +89,7 @@ pub fn class_of(kind: &EventKind) -> usize {
         EventKind::Malformed { .. } => MALFORMED,
         EventKind::Gap { .. } => GAP,
         EventKind::Closed { .. } => CLOSED,
+        EventKind::Upgrade { .. } => UPGRADE,
     }) as usize
 }
 
@@ -102,7 +107,7 @@ mod tests {
                 seen |= 1 << c;
             }
         }
-        for c in [OPENED, MALFORMED, GAP, CLOSED] {
+        for c in [OPENED, MALFORMED, GAP, CLOSED, UPGRADE] {
             seen |= 1 << c;
         }
         assert_eq!(Interest(seen), Interest::ALL);

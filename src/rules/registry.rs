@@ -83,6 +83,8 @@ registry! {
     client_topic_filters_valid: topics::ClientTopicFiltersValid = topics::ClientTopicFiltersValid,
     binary_frames_only_client: ws::BinaryFramesOnly = ws::BinaryFramesOnly::client(),
     binary_frames_only_server: ws::BinaryFramesOnly = ws::BinaryFramesOnly::server(),
+    subprotocol_client: ws::SubprotocolIsMqtt = ws::SubprotocolIsMqtt::client(),
+    subprotocol_server: ws::SubprotocolIsMqtt = ws::SubprotocolIsMqtt::server(),
 }
 
 /// The static description of every rule, for `mqttspec rules` and coverage.

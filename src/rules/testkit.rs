@@ -158,6 +158,14 @@ impl Script {
         self
     }
 
+    /// The WebSocket upgrade of one side, with its subprotocols.
+    pub fn upgrade(&mut self, dir: Direction, protocols: &[&str]) -> &mut Script {
+        let owned: Vec<String> = protocols.iter().map(|p| p.to_string()).collect();
+        let protocols: &'static [String] = Box::leak(owned.into_boxed_slice());
+        self.add_kind(EventKind::Upgrade { dir, protocols });
+        self
+    }
+
     fn add_kind(&mut self, kind: EventKind<'static>) {
         self.add(Stored::Other(kind));
     }

@@ -66,6 +66,10 @@ pub fn samples() -> Vec<Sample> {
             "violation-websocket-text-frame.pcapng",
             websocket_text_frame(),
         ),
+        sample(
+            "violation-websocket-subprotocol.pcapng",
+            websocket_subprotocol(),
+        ),
     ]
 }
 
@@ -730,20 +734,30 @@ fn ws_binary(from_client: bool, payload: &[u8]) -> Vec<u8> {
     ws_frame(true, 2, payload, from_client)
 }
 
-/// The HTTP upgrade of an MQTT-over-WebSocket connection on port 8080.
+/// The HTTP upgrade of an MQTT-over-WebSocket connection on port 8080
+/// offering "mqtt" and choosing it, then CONNECT and CONNACK.
 fn ws_open(s: &mut Script, i: usize, client_id: &str) {
+    ws_open_with(s, i, client_id, "mqtt", Some("mqtt"));
+}
+
+/// The same with the subprotocols `offered` and `chosen` (None: the
+/// response names none).
+fn ws_open_with(s: &mut Script, i: usize, client_id: &str, offered: &str, chosen: Option<&str>) {
     s.handshake(i);
-    s.c2s(
-        i,
-        b"GET /mqtt HTTP/1.1\r\nHost: 192.0.2.1:8080\r\nUpgrade: websocket\r\n\
-          Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-          Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n",
+    let request = format!(
+        "GET /mqtt HTTP/1.1\r\nHost: 192.0.2.1:8080\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: {offered}\r\n\r\n"
     );
-    s.s2c(
-        i,
-        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-          Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n",
+    s.c2s(i, request.as_bytes());
+    let protocol = chosen
+        .map(|c| format!("Sec-WebSocket-Protocol: {c}\r\n"))
+        .unwrap_or_default();
+    let response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n{protocol}\r\n"
     );
+    s.s2c(i, response.as_bytes());
     s.c2s(i, &ws_binary(true, &connect(client_id)));
     s.s2c(i, &ws_binary(false, &connack()));
 }
@@ -792,5 +806,22 @@ fn websocket_text_frame() -> io::Result<Vec<u8>> {
         f.extend(c.ack(false));
         f
     });
+    s.pcapng(&[Link::Ethernet])
+}
+
+/// MQTT over WebSocket, twice: the server's upgrade response names no
+/// subprotocol though the client offered "mqtt" (MQTT-6.0.0-4); a client
+/// offers only "mqttv3.1", the name of MQTT 3.1, then connects with MQTT
+/// 3.1.1 (MQTT-6.0.0-3).
+fn websocket_subprotocol() -> io::Result<Vec<u8>> {
+    let mut s = Script::new();
+    let a = s.conv(TcpConversation::new(v4(10, 50_032), broker(8080)));
+    ws_open_with(&mut s, a, "wsnone", "mqtt", None); // frames 1-7
+    s.c2s(a, &ws_binary(true, &disconnect_packet())); // 8
+    s.close(a); // 9-11
+    let b = s.conv(TcpConversation::new(v4(11, 50_033), broker(8080)));
+    ws_open_with(&mut s, b, "wsold", "mqttv3.1", Some("mqttv3.1")); // 12-18
+    s.c2s(b, &ws_binary(true, &disconnect_packet())); // 19
+    s.close(b);
     s.pcapng(&[Link::Ethernet])
 }
