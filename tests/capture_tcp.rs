@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use capture_support::tcp::*;
 use capture_support::{at, Call};
 use mqttspec::capture::tcp::Reassembler;
-use mqttspec::capture::Endpoint;
+use mqttspec::capture::{Endpoint, Segment};
 
 #[test]
 fn in_order_both_directions_and_fin() {
@@ -240,21 +240,23 @@ fn pending_cap_declares_the_hole() {
     assert_eq!(run.sink.stream(0, Endpoint::A), b"xxxxxxyyyyyy");
 }
 
+/// The client's first 100 bytes, cut to 4 by the snapshot length.
+fn cut_head() -> Segment<'static> {
+    let mut s = seg(client(), server(), ISN_C + 1, ISN_S + 1, ACK, b"head");
+    s.missing = 96;
+    s
+}
+
+/// The client's bytes after those 100.
+fn after_cut() -> Segment<'static> {
+    seg(client(), server(), ISN_C + 101, ISN_S + 1, ACK, b"next")
+}
+
 #[test]
 fn snaplen_truncation_is_data_then_gap() {
     let mut run = Run::new();
     handshake(&mut run, ISN_C, ISN_S);
-    let mut s = seg(client(), server(), ISN_C + 1, ISN_S + 1, ACK, b"head");
-    s.missing = 96;
-    run.feed(s);
-    run.feed(seg(
-        client(),
-        server(),
-        ISN_C + 101,
-        ISN_S + 1,
-        ACK,
-        b"next",
-    ));
+    run.feed(cut_head()).feed(after_cut());
     assert_eq!(run.sink.stream(0, Endpoint::A), b"headnext");
     assert_eq!(run.sink.gaps(0, Endpoint::A), [96]);
     assert_eq!(run.sink.snapped(0, Endpoint::A), [96]);
@@ -264,18 +266,7 @@ fn snaplen_truncation_is_data_then_gap() {
 fn snaplen_truncation_out_of_order_is_snapped_too() {
     let mut run = Run::new();
     handshake(&mut run, ISN_C, ISN_S);
-    // The second segment comes first; the first was cut to 4 of 100 bytes.
-    run.feed(seg(
-        client(),
-        server(),
-        ISN_C + 101,
-        ISN_S + 1,
-        ACK,
-        b"next",
-    ));
-    let mut s = seg(client(), server(), ISN_C + 1, ISN_S + 1, ACK, b"head");
-    s.missing = 96;
-    run.feed(s);
+    run.feed(after_cut()).feed(cut_head());
     assert_eq!(run.sink.stream(0, Endpoint::A), b"headnext");
     assert_eq!(run.sink.snapped(0, Endpoint::A), [96]);
 }

@@ -1,7 +1,8 @@
-//! One TCP flow of a capture as an MQTT (or TLS) connection: decides the
-//! roles, frames each direction (resynchronizing after gaps), turns packets
-//! into the same events live runs produce and feeds them to a [`Monitor`],
-//! locating each finding at the frame where its packet ended.
+//! One TCP flow of a capture as an MQTT connection: takes each direction's
+//! bytes (out of WebSocket frames when the flow upgraded to WebSocket),
+//! frames them (going on after gaps), turns packets into the same events
+//! live runs produce and feeds them to a [`Monitor`], locating each finding
+//! at the frame where its packet ended.
 
 use std::net::SocketAddr;
 use std::time::Duration;

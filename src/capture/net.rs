@@ -2,8 +2,9 @@
 //!
 //! Link types: Ethernet (1, with 802.1Q / QinQ VLAN tags), BSD null (0) and
 //! OpenBSD loop (108), raw IP (101, 228, 229), Linux SLL (113) and SLL2
-//! (276), PPP (9, 50 in HDLC framing, 204 with a direction byte). The TCP payload is bounded by the IP length (Ethernet padding
-//! dropped); bytes the snaplen cut off are counted in [`Segment::missing`].
+//! (276), PPP (9, 50 in HDLC framing, 204 with a direction byte). The TCP
+//! payload is bounded by the IP length (Ethernet padding dropped); bytes the
+//! snaplen cut off are counted in [`Segment::missing`].
 //! Nothing is allocated per frame.
 
 use std::net::{IpAddr, SocketAddr};
