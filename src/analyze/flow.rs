@@ -183,13 +183,18 @@ impl MqttFlow {
     pub fn data(&mut self, from: Endpoint, bytes: &[u8], at: At) {
         self.last = at;
         let dir = self.dir(from);
+        if self.halves[dir_index(dir)].ws.is_none() {
+            return self.stream(dir, bytes, at);
+        }
+        self.websocket_data(dir, bytes, at);
+    }
+
+    /// Bytes of `dir` through its WebSocket layer.
+    fn websocket_data(&mut self, dir: Direction, bytes: &[u8], at: At) {
         let h = dir_index(dir);
-        match self.halves[h].ws.take() {
-            Some(mut ws) => {
-                ws.push(bytes, &mut |piece| self.websocket_piece(dir, piece, at));
-                self.halves[h].ws = Some(ws);
-            }
-            None => self.stream(dir, bytes, at),
+        if let Some(mut ws) = self.halves[h].ws.take() {
+            ws.push(bytes, &mut |piece| self.websocket_piece(dir, piece, at));
+            self.halves[h].ws = Some(ws);
         }
     }
 
@@ -244,7 +249,9 @@ impl MqttFlow {
         }
     }
 
-    /// In-order MQTT bytes from one direction.
+    /// In-order MQTT bytes from one direction (inlined into both callers:
+    /// plain flows call it for every segment).
+    #[inline(always)]
     fn stream(&mut self, dir: Direction, bytes: &[u8], at: At) {
         let h = dir_index(dir);
         let mut bytes = bytes;
