@@ -470,6 +470,46 @@ mod tests {
         assert_eq!(d.skip(5), None);
     }
 
+    /// Everything a decoder says about `input` fed in pieces cut at `cuts`.
+    fn pieces(input: &[u8], cuts: &[usize]) -> (Vec<u8>, Vec<String>) {
+        let mut d = Decoder::default();
+        let (mut mqtt, mut other) = (Vec::new(), Vec::new());
+        let mut at = 0;
+        let mut ends: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
+        ends.sort_unstable();
+        ends.push(input.len());
+        for end in ends {
+            d.push(&input[at..end.max(at)], &mut |p| match p {
+                Piece::Mqtt(b) => mqtt.extend_from_slice(b),
+                p => other.push(format!("{p:?}")),
+            });
+            at = end.max(at);
+        }
+        (mqtt, other)
+    }
+
+    proptest::proptest! {
+        /// Any bytes after an upgrade, cut anywhere: no panic, and the same
+        /// pieces whatever the cuts.
+        #[test]
+        fn any_bytes_in_any_split_decode_alike(
+            frames in proptest::collection::vec(
+                (0u8..16, proptest::collection::vec(proptest::num::u8::ANY, 0..300), proptest::bool::ANY),
+                0..6,
+            ),
+            noise in proptest::collection::vec(proptest::num::u8::ANY, 0..40),
+            cuts in proptest::collection::vec(0usize..4000, 0..12),
+        ) {
+            let mut input = REQUEST.to_vec();
+            for (op, payload, masked) in &frames {
+                input.extend(frame(*op, payload, masked.then_some([7, 1, 2, 9])));
+            }
+            input.extend(&noise);
+            let whole = pieces(&input, &[]);
+            proptest::prop_assert_eq!(pieces(&input, &cuts), whole);
+        }
+    }
+
     #[test]
     fn parse_reads_protocols_and_upgrade_case_insensitively() {
         let u =
