@@ -200,11 +200,6 @@ impl MqttFlow {
 
     /// What the WebSocket layer of `dir` found.
     fn websocket_piece(&mut self, dir: Direction, piece: ws::Piece<'_>, at: At) {
-        let by = match dir {
-            Direction::ToServer => "client",
-            Direction::ToClient => "server",
-        };
-        let report = self.websocket.get_or_insert_with(WsReport::default);
         match piece {
             ws::Piece::Mqtt(bytes) => self.stream(dir, bytes, at),
             ws::Piece::Text(len) => {
@@ -223,22 +218,30 @@ impl MqttFlow {
                 );
             }
             ws::Piece::Upgrade(u) => {
-                match dir {
-                    Direction::ToServer => {
-                        report.request = u.first_line;
-                        report.offered = u.protocols.clone();
-                    }
-                    Direction::ToClient => {
-                        report.response = Some(u.first_line);
-                        report.chosen = u.protocols.clone();
-                    }
-                }
                 if u.websocket {
                     let protocols = &u.protocols;
                     self.feed(EventKind::Upgrade { dir, protocols }, at);
                 }
+                let report = self.websocket.get_or_insert_with(WsReport::default);
+                match dir {
+                    Direction::ToServer => {
+                        report.request = u.first_line;
+                        report.offered = u.protocols;
+                    }
+                    Direction::ToClient => {
+                        report.response = Some(u.first_line);
+                        report.chosen = u.protocols;
+                    }
+                }
             }
-            ws::Piece::Close(code) => report.closes.push((by, code)),
+            ws::Piece::Close(code) => {
+                let by = match dir {
+                    Direction::ToServer => "client",
+                    Direction::ToClient => "server",
+                };
+                let report = self.websocket.get_or_insert_with(WsReport::default);
+                report.closes.push((by, code));
+            }
             ws::Piece::Broken(why) => self.problem(
                 at,
                 format!(
@@ -411,9 +414,8 @@ impl MqttFlow {
         let h = dir_index(dir);
         if let Some(ws) = self.halves[h].ws.as_mut() {
             match ws.skip(len) {
-                // Inside a binary frame: the MQTT stream has the gap.
-                Some("binary") => {}
-                Some(_) => {
+                Some(ws::Skipped::Mqtt) => {}
+                Some(ws::Skipped::Other) => {
                     self.problem(
                         at,
                         format!(
@@ -452,9 +454,10 @@ impl MqttFlow {
     fn lose(&mut self, dir: Direction, len: u64, snapped: bool) -> String {
         let half = &mut self.halves[dir_index(dir)];
         let beyond_cut = std::mem::take(&mut half.skip) > 0;
-        let cut = match (&half.resync, beyond_cut) {
-            (None, false) => half.framer.partial(),
-            _ => None,
+        let cut = if half.resync.is_none() && !beyond_cut {
+            half.framer.partial()
+        } else {
+            None
         };
         let pending = half.framer.pending();
         half.framer = Framer::new(MAX_PACKET);

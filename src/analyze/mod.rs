@@ -196,7 +196,7 @@ fn looks_like_connect(b: &[u8]) -> bool {
 }
 
 /// What a flow that starts with `GET ` is.
-enum Upgrade {
+enum Request {
     /// The request header is not complete yet.
     Wait,
     /// An upgrade to WebSocket that offers MQTT, or any WebSocket upgrade
@@ -207,7 +207,7 @@ enum Upgrade {
 }
 
 /// Read the HTTP request `from` sent first.
-fn websocket_request(p: &Pending, from: Endpoint, mqtt_port: bool) -> Upgrade {
+fn websocket_request(p: &Pending, from: Endpoint, mqtt_port: bool) -> Request {
     let mut request = Vec::new();
     for (_, bytes, _) in p.held.iter().filter(|(e, _, _)| *e == from) {
         request.extend_from_slice(bytes);
@@ -219,13 +219,13 @@ fn websocket_request(p: &Pending, from: Endpoint, mqtt_port: bool) -> Upgrade {
         Some(end) => {
             let u = ws::Upgrade::parse(&request[..end - 4]);
             if u.websocket && (u.offers_mqtt() || mqtt_port) {
-                Upgrade::Mqtt
+                Request::Mqtt
             } else {
-                Upgrade::Other
+                Request::Other
             }
         }
-        None if request.len() <= ws::MAX_HEADER => Upgrade::Wait,
-        None => Upgrade::Other,
+        None if request.len() <= ws::MAX_HEADER => Request::Wait,
+        None => Request::Other,
     }
 }
 
@@ -298,8 +298,8 @@ impl<'c> Sink<'c> {
         let number = p.number;
         if let Some(from) = first_from.filter(|_| first_bytes.starts_with(b"GET ")) {
             match websocket_request(&p, from, mqtt_port) {
-                Upgrade::Wait if !force => return Err(p),
-                Upgrade::Mqtt => {
+                Request::Wait if !force => return Err(p),
+                Request::Mqtt => {
                     let roles = Roles {
                         client_end: from,
                         from: "websocket",

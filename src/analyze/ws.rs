@@ -86,6 +86,15 @@ pub fn header_end(bytes: &[u8]) -> Option<usize> {
         .map(|p| p + 4)
 }
 
+/// What bytes skipped inside a frame's payload belonged to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skipped {
+    /// A binary frame: the MQTT stream has the gap.
+    Mqtt,
+    /// A text or control frame: the MQTT stream has lost nothing.
+    Other,
+}
+
 /// What a data frame carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -152,10 +161,9 @@ impl Decoder {
     }
 
     /// `len` bytes of this direction were never captured. Inside a frame's
-    /// payload they are skipped, and the frame's kind is returned (the MQTT
-    /// stream has a gap when it is binary); anywhere else the frame
-    /// boundaries are lost and decoding stops.
-    pub fn skip(&mut self, len: u64) -> Option<&'static str> {
+    /// payload they are skipped, and what they belonged to is returned;
+    /// anywhere else the frame boundaries are lost and decoding stops (None).
+    pub fn skip(&mut self, len: u64) -> Option<Skipped> {
         match &mut self.state {
             State::Payload {
                 left, done, kind, ..
@@ -168,8 +176,8 @@ impl Decoder {
                     self.held.clear();
                 }
                 Some(match k {
-                    Kind::Binary => "binary",
-                    _ => "other",
+                    Kind::Binary => Skipped::Mqtt,
+                    _ => Skipped::Other,
                 })
             }
             _ => {
@@ -457,7 +465,7 @@ mod tests {
                 got.extend_from_slice(b)
             }
         });
-        assert_eq!(d.skip(50), Some("binary"));
+        assert_eq!(d.skip(50), Some(Skipped::Mqtt));
         d.push(&f[70..], &mut |p| {
             if let Piece::Mqtt(b) = p {
                 got.extend_from_slice(b)
