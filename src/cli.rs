@@ -146,7 +146,8 @@ pub struct CertsArgs {
 
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
-    /// Capture files (pcap or pcapng)
+    /// Capture files: pcap or pcapng, plain or gzip-compressed (`.gz`); `-` reads standard
+    /// input (e.g. `tcpdump -U -w - port 1883 | mqttspec analyze -`)
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
     /// Also treat flows on this TCP port as MQTT (repeatable; 1883 and 8883 always are).

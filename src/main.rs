@@ -265,6 +265,13 @@ fn analyze_cmd(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if args.annotate.is_some() && args.files.len() != 1 {
         anyhow::bail!("--annotate takes exactly one input file");
     }
+    let stdin = std::path::Path::new(mqttspec::analyze::STDIN);
+    if args.annotate.is_some() && args.files[0] == stdin {
+        anyhow::bail!("--annotate reads its input twice: give a file, not standard input");
+    }
+    if args.files.iter().filter(|f| *f == stdin).count() > 1 {
+        anyhow::bail!("standard input (`-`) can be analyzed only once");
+    }
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())

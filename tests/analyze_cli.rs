@@ -166,3 +166,148 @@ fn annotate_writes_a_comment_on_the_offending_frame() {
         }
     }
 }
+
+/// `gzip FILE` (the real tool) of `bytes`, written as `name.gz` in `dir`.
+fn gzipped(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let plain = write(dir, name, bytes);
+    let o = std::process::Command::new("gzip")
+        .args(["-f", &plain])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    format!("{plain}.gz")
+}
+
+/// The JSON analysis of `file`, without the file name.
+fn analysis(file: &str) -> (Option<i32>, serde_json::Value) {
+    let d = tempfile::tempdir().unwrap();
+    let json = d.path().join("a.json");
+    let o = common::mqttspec(&["analyze", file, "--json", json.to_str().unwrap()]);
+    let mut a: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    a["files"][0]["file"] = serde_json::Value::Null;
+    (o.status.code(), a)
+}
+
+/// A gzip-compressed capture (as Wireshark reads and writes them) gives
+/// the analysis of the plain file, findings and frames included, and
+/// `--annotate` reads it too.
+#[test]
+fn gzip_capture_reads_as_the_plain_one() {
+    let d = tempfile::tempdir().unwrap();
+    let root = common::root().join("captures");
+    for sample in [
+        "clean-multi-client.pcapng",
+        "violation-dup-qos0.pcapng",
+        "linux-sll.pcap",
+        "tls-mutual-auth-fail.pcapng",
+    ] {
+        let path = root.join(sample);
+        let Ok(bytes) = std::fs::read(&path) else {
+            panic!("sample {} missing", path.display());
+        };
+        let gz = gzipped(d.path(), sample, &bytes);
+        let plain = analysis(path.to_str().unwrap());
+        let packed = analysis(&gz);
+        assert_eq!(plain, packed, "{sample}");
+        assert!(packed.1["summary"]["frames"].as_u64().unwrap() > 0, "{sample}");
+    }
+    let gz = gzipped(d.path(), "dup.pcapng", &session(true));
+    let out = d.path().join("annotated.pcapng");
+    let o = common::mqttspec(&["analyze", &gz, "--annotate", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&std::fs::read(&out).unwrap()).into_owned();
+    assert!(text.contains("[MQTT-3.3.1-2]"), "comment missing");
+}
+
+/// A gzip file cut short (a copy of a capture still being written) is
+/// analyzed up to the damage, with a notice saying so; a cut inside the
+/// gzip header is "nothing readable", with the reason.
+#[test]
+fn cut_gzip_is_analyzed_up_to_the_damage() {
+    let d = tempfile::tempdir().unwrap();
+    let gz = std::fs::read(gzipped(d.path(), "dup.pcapng", &session(true))).unwrap();
+    // Without the 8-byte trailer every frame is there, the finding too.
+    let f = write(d.path(), "no-trailer.pcapng.gz", &gz[..gz.len() - 8]);
+    let o = common::mqttspec(&["analyze", &f]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
+    assert!(
+        out.contains("[MQTT-3.3.1-2]") && out.contains("frame 6"),
+        "{out}"
+    );
+    assert!(out.contains("gzip stream is damaged"), "{out}");
+    for cut in [gz.len() / 2, gz.len() / 3, 30] {
+        let f = write(d.path(), "cut.pcapng.gz", &gz[..cut]);
+        let o = common::mqttspec(&["analyze", &f]);
+        let out = stdout(&o);
+        assert!(
+            matches!(o.status.code(), Some(0..=2)),
+            "cut {cut}: {out}{}",
+            stderr(&o)
+        );
+        assert!(
+            out.contains("gzip stream is damaged") || stderr(&o).contains("damaged gzip"),
+            "cut {cut}: {out}{}",
+            stderr(&o)
+        );
+    }
+    let f = write(d.path(), "head.gz", &gz[..5]);
+    let o = common::mqttspec(&["analyze", &f]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("damaged gzip stream"), "{}", stderr(&o));
+}
+
+/// Compressors Wireshark 4.0 does not read either are named, with the
+/// command that decompresses them.
+#[test]
+fn other_compressors_are_named() {
+    let d = tempfile::tempdir().unwrap();
+    let f = write(
+        d.path(),
+        "c.pcapng.zst",
+        &[0x28, 0xb5, 0x2f, 0xfd, 0x24, 0, 0, 0],
+    );
+    let o = common::mqttspec(&["analyze", &f]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("zstd -d"), "{}", stderr(&o));
+}
+
+/// `-` reads the capture from standard input, e.g. from `tcpdump -w -`.
+#[test]
+fn dash_reads_standard_input() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mqttspec"))
+        .args(["analyze", "-"])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let capture = session(true);
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        // In pieces, as a pipe delivers them.
+        for piece in capture.chunks(100) {
+            stdin.write_all(piece).unwrap();
+        }
+    });
+    let o = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
+    assert!(out.contains("(standard input)"), "{out}");
+    assert!(
+        out.contains("frame 6") && out.contains("[MQTT-3.3.1-2]"),
+        "{out}"
+    );
+
+    let o = common::mqttspec(&["analyze", "-", "--annotate", "/tmp/never-written.pcapng"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not standard input"), "{}", stderr(&o));
+    let o = common::mqttspec(&["analyze", "-", "-"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("only once"), "{}", stderr(&o));
+}

@@ -49,10 +49,18 @@ impl Default for Config {
 /// Most notices of one kind listed per file (the rest are counted).
 const NOTICE_CAP: usize = 20;
 
-/// Analyze one capture file.
+/// The file name that stands for standard input.
+pub const STDIN: &str = "-";
+
+/// Analyze one capture file (`-`: standard input).
 pub fn analyze_file(path: &Path, cfg: &Config) -> FileReport {
+    let stdin = path == Path::new(STDIN);
     let mut report = FileReport {
-        file: path.display().to_string(),
+        file: if stdin {
+            "(standard input)".to_string()
+        } else {
+            path.display().to_string()
+        },
         error: None,
         frames: 0,
         bytes: 0,
@@ -61,7 +69,12 @@ pub fn analyze_file(path: &Path, cfg: &Config) -> FileReport {
         other_tcp_flows: 0,
         mqtt_packets: 0,
     };
-    let file = match std::fs::File::open(path) {
+    let opened = if stdin {
+        Ok(Box::new(std::io::stdin().lock()) as Box<dyn std::io::Read>)
+    } else {
+        std::fs::File::open(path).map(|f| Box::new(f) as Box<dyn std::io::Read>)
+    };
+    let file = match opened {
         Ok(f) => f,
         Err(e) => {
             report.error = Some(format!("cannot open: {e}"));

@@ -17,6 +17,7 @@ use pcap_parser::{LegacyPcapReader, PcapError, PcapNGReader};
 use super::Frame;
 
 mod blocks;
+mod compressed;
 mod time;
 
 use blocks::State;
@@ -58,8 +59,56 @@ pub enum CaptureError {
 const PCAPNG_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
 const PCAP_MAGICS: [u32; 3] = [0xa1b2_c3d4, 0xa1b2_3c4d, 0xa1b2_cd34];
 
-/// Read every frame of a pcap or pcapng stream, calling `on_frame` for each.
+/// Read every frame of a pcap or pcapng stream, plain or gzip-compressed,
+/// calling `on_frame` for each.
 pub fn read<R: Read>(
+    input: R,
+    on_frame: &mut dyn FnMut(&Frame<'_>),
+) -> Result<ReadStats, CaptureError> {
+    let mut input = input;
+    let mut head = [0u8; 2];
+    let got = read_full(&mut input, &mut head).map_err(CaptureError::Io)?;
+    let start = io::Cursor::new(head[..got].to_vec()).chain(input);
+    if !compressed::is_gzip(&head[..got]) {
+        return read_stream(start, on_frame);
+    }
+    let (inflated, damage) = compressed::Inflate::new(start);
+    let result = read_stream(inflated, on_frame);
+    let damage = damage.borrow_mut().take();
+    match (result, damage) {
+        (Ok(mut stats), Some(damage)) => {
+            stats.notices.push(Notice {
+                frame: None,
+                message: damage.notice(),
+            });
+            Ok(stats)
+        }
+        (Err(CaptureError::NotACapture(_)), Some(damage)) => Err(CaptureError::NotACapture(
+            format!("damaged gzip stream ({})", damage.why),
+        )),
+        (Err(CaptureError::NotACapture(why)), None) => Err(CaptureError::NotACapture(format!(
+            "gzip-compressed, but what it holds is not one: {why}"
+        ))),
+        (result, _) => result,
+    }
+}
+
+/// Read as much of `buf` as the input has.
+fn read_full(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match input.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// [`read`] of an uncompressed stream.
+fn read_stream<R: Read>(
     input: R,
     on_frame: &mut dyn FnMut(&Frame<'_>),
 ) -> Result<ReadStats, CaptureError> {
@@ -208,6 +257,12 @@ fn is_pcap(head: &[u8]) -> bool {
 fn describe_start(head: &[u8]) -> String {
     if head.is_empty() {
         return "the file is empty".into();
+    }
+    if let Some(what) = compressed::other(head) {
+        return what;
+    }
+    if compressed::is_gzip(head) {
+        return "it is gzip-compressed twice; decompress it once first (`gunzip FILE`)".into();
     }
     let shown = &head[..head.len().min(16)];
     let hex: Vec<String> = shown.iter().map(|b| format!("{b:02x}")).collect();
