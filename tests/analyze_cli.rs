@@ -210,7 +210,10 @@ fn gzip_capture_reads_as_the_plain_one() {
         let plain = analysis(path.to_str().unwrap());
         let packed = analysis(&gz);
         assert_eq!(plain, packed, "{sample}");
-        assert!(packed.1["summary"]["frames"].as_u64().unwrap() > 0, "{sample}");
+        assert!(
+            packed.1["summary"]["frames"].as_u64().unwrap() > 0,
+            "{sample}"
+        );
     }
     let gz = gzipped(d.path(), "dup.pcapng", &session(true));
     let out = d.path().join("annotated.pcapng");

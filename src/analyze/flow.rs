@@ -415,7 +415,7 @@ impl MqttFlow {
         if let Some(ws) = self.halves[h].ws.as_mut() {
             match ws.skip(len) {
                 Some(ws::Skipped::Mqtt) => {}
-                Some(ws::Skipped::Other) => {
+                Some(skipped @ (ws::Skipped::Other | ws::Skipped::TextEnd(_))) => {
                     self.problem(
                         at,
                         format!(
@@ -423,6 +423,9 @@ impl MqttFlow {
                             side(dir)
                         ),
                     );
+                    if let ws::Skipped::TextEnd(whole) = skipped {
+                        self.websocket_piece(dir, ws::Piece::Text(whole), at);
+                    }
                     return;
                 }
                 None => {
@@ -780,5 +783,22 @@ mod tests {
             m[0].contains("WebSocket frame boundaries with them"),
             "{m:?}"
         );
+    }
+
+    /// A text frame whose end is missing from the capture is judged like a
+    /// whole one (MQTT-6.0.0-1), at the frame where it ends.
+    #[test]
+    fn a_text_frame_cut_by_a_gap_is_still_judged() {
+        let mut f = websocket_flow();
+        let mut frame = ws_binary(&publish(100));
+        frame[0] = 0x81; // text
+        f.data(Endpoint::A, &frame[..30], at(4));
+        f.gap(Endpoint::A, frame.len() as u64 - 30, false, at(5));
+        f.data(Endpoint::A, &ws_binary(&[0xc0, 0x00]), at(6));
+        let r = f.close(None, at(6), at(6));
+        assert_eq!(r.packets["PINGREQ"], 1);
+        let rules: Vec<(&str, u64)> = r.findings.iter().map(|x| (x.rule, x.frame)).collect();
+        assert_eq!(rules, [("MQTT-6.0.0-1", 5)], "{:?}", r.findings);
+        assert!(messages(&r)[0].contains("inside a WebSocket control or text frame"));
     }
 }

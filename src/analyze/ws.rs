@@ -93,6 +93,9 @@ pub enum Skipped {
     Mqtt,
     /// A text or control frame: the MQTT stream has lost nothing.
     Other,
+    /// The rest of a text frame of this many bytes, which ends there: the
+    /// MQTT stream has lost nothing, and the frame is reported as if whole.
+    TextEnd(u64),
 }
 
 /// What a data frame carries.
@@ -170,13 +173,14 @@ impl Decoder {
             } if len <= *left && *kind != Kind::Close => {
                 *left -= len;
                 *done += len;
-                let k = *kind;
-                if *left == 0 {
+                let (k, total, ended) = (*kind, *done, *left == 0);
+                if ended {
                     self.state = State::FrameHeader;
                     self.held.clear();
                 }
                 Some(match k {
                     Kind::Binary => Skipped::Mqtt,
+                    Kind::Text if ended => Skipped::TextEnd(total),
                     _ => Skipped::Other,
                 })
             }
@@ -476,6 +480,24 @@ mod tests {
         // Past the frame's end the boundaries are lost.
         d.push(&frame(2, b"ab", None)[..1], &mut |_| {});
         assert_eq!(d.skip(5), None);
+    }
+
+    /// A text frame whose end was never captured is still a text frame.
+    #[test]
+    fn a_gap_that_ends_a_text_frame_names_it() {
+        let mut d = Decoder::default();
+        d.push(b"GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n", &mut |_| {});
+        let f = frame(1, &[b'x'; 40], Some([1, 2, 3, 4]));
+        let mut texts = Vec::new();
+        d.push(&f[..20], &mut |p| texts.push(format!("{p:?}")));
+        assert_eq!(d.skip(10), Some(Skipped::Other));
+        assert_eq!(d.skip(f.len() as u64 - 30), Some(Skipped::TextEnd(40)));
+        assert!(texts.is_empty(), "{texts:?}");
+        // The next frame is decoded as usual.
+        d.push(&frame(2, b"ab", None), &mut |p| {
+            texts.push(format!("{p:?}"))
+        });
+        assert_eq!(texts, vec![format!("{:?}", Piece::Mqtt(b"ab"))]);
     }
 
     /// Everything a decoder says about `input` fed in pieces cut at `cuts`.
