@@ -435,6 +435,11 @@ fn a_websocket_client_without_the_mqtt_subprotocol_is_refused_and_judged() {
         "{text}"
     );
     assert_eq!(c["findings"][0]["rule"], "MQTT-6.0.0-3", "{text}");
+    // The check of the same name as in capture analysis.
+    assert_eq!(
+        c["findings"][0]["check"], "client-websocket-offers-mqtt",
+        "{text}"
+    );
     assert_eq!(code, 1, "{text}");
 }
 

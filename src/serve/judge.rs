@@ -196,7 +196,13 @@ impl Judge {
             if let Some(rule) = r.statement {
                 s.refused_finding = Some(Finding {
                     rule,
-                    check: "client-offers-mqtt-subprotocol",
+                    // The capture rule of the same statement: one name for one check.
+                    check: {
+                        use crate::rules::Rule;
+                        crate::rules::s6_websocket::SubprotocolIsMqtt::client()
+                            .meta()
+                            .name
+                    },
                     actor: crate::event::Side::Client,
                     message: r.reason.clone(),
                     connection,
