@@ -152,6 +152,7 @@ async fn conformant_broker_passes_every_case() {
 #[case("accept_wildcard_publish",                 "publish-hash-topic-closes",              "MQTT-3.3.2-2")]
 #[case("accept_qos3_publish",                     "publish-qos3-closes",                    "MQTT-3.3.1-4")]
 #[case("dup_on_qos0",                             "dup-zero-for-qos0",                      "MQTT-3.3.1-2")]
+#[case("qos_upgrade_to_granted",                  "dup-zero-for-qos0",                      "MQTT-3.8.4-6")]
 #[case("propagate_inbound_dup",                   "inbound-dup-not-propagated",             "MQTT-3.3.1-3")]
 #[case("puback_wrong_id",                         "qos1-publish-puback",                    "MQTT-2.3.1-6")]
 #[case("qos2_puback_instead_of_pubrec",           "qos2-publish-flow",                      "MQTT-3.3.4-1")]
@@ -197,6 +198,23 @@ async fn fault_is_graded_non_strict(
     let c = run_one(fault, case_id).await;
     assert_eq!(c.verdict, Verdict::NonStrict, "{}", explain(&c));
     assert_eq!(c.failed_statement, Some(statement), "{}", explain(&c));
+}
+
+/// Allowed behaviors that keep a case from observing what it checks: the
+/// case is inconclusive, never failed.
+#[rustfmt::skip]
+#[rstest]
+#[case("dollar_topics_not_routed", "dollar-topics-not-matched-by-wildcards", "MQTT-4.7.2-1")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allowed_behavior_is_inconclusive(
+    #[case] fault: &str,
+    #[case] case_id: &str,
+    #[case] statement: &str,
+) {
+    let c = run_one(fault, case_id).await;
+    assert_eq!(c.verdict, Verdict::Inconclusive, "{}", explain(&c));
+    let reason = c.reason.clone().unwrap_or_default();
+    assert!(reason.starts_with(&format!("[{statement}]")), "{}", explain(&c));
 }
 
 #[test]

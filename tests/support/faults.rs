@@ -79,6 +79,8 @@ faults! {
     subscribe_duplicates_instead_of_replace,
     /// Messages are delivered at the published QoS, ignoring the granted QoS.
     no_qos_downgrade,
+    /// Messages are delivered at the granted QoS, even above the published one.
+    qos_upgrade_to_granted,
     /// Overlapping subscriptions deliver at the lowest granted QoS.
     overlapping_min_qos,
     /// UNSUBSCRIBE with wrong fixed-header flags is accepted.
@@ -119,6 +121,9 @@ faults! {
     no_offline_queue,
     /// Filters starting with a wildcard match `$` topics.
     dollar_topics_to_wildcards,
+    /// Messages clients publish on `$` topics are acknowledged but routed
+    /// to no one (allowed: a server SHOULD keep clients from using them).
+    dollar_topics_not_routed,
     /// No `$SYS/broker/version` retained message.
     no_sys_tree,
     /// Topic strings with ill-formed UTF-8 are accepted.

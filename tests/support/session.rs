@@ -160,6 +160,9 @@ impl State {
     /// Handle a message published by a client (or a will).
     pub fn publish(&mut self, m: Message) {
         let f = self.faults;
+        if f.dollar_topics_not_routed && m.topic.starts_with('$') {
+            return;
+        }
         if m.retain || f.retain_0_replaces {
             self.store_retained(&m);
         }
@@ -184,6 +187,8 @@ impl State {
             for g in copies {
                 let qos = if f.no_qos_downgrade {
                     m.qos
+                } else if f.qos_upgrade_to_granted {
+                    g
                 } else {
                     m.qos.min(g)
                 };
