@@ -158,9 +158,11 @@ async fn conformant_broker_passes_every_case() {
 #[case("qos2_puback_instead_of_pubrec",           "qos2-publish-flow",                      "MQTT-3.3.4-1")]
 #[case("qos2_deliver_duplicates",                 "qos2-no-duplicate-delivery",             "MQTT-4.3.3-2")]
 #[case("no_pubrel",                               "qos2-delivery-to-subscriber",            "MQTT-4.3.3-1")]
-#[case("no_dup_on_resend",                        "redelivery-on-resume-with-dup",          "MQTT-4.4.0-1")]
+#[case("no_dup_on_resend",                        "redelivery-on-resume-with-dup",          "MQTT-3.3.1-1")]
 #[case("no_offline_queue",                        "qos1-stored-while-offline",              "MQTT-3.1.2-5")]
 #[case("dollar_topics_to_wildcards",              "dollar-topics-not-matched-by-wildcards", "MQTT-4.7.2-1")]
+#[case("close_on_dollar_subscribe",               "dollar-topics-not-matched-by-wildcards", "MQTT-3.8.4-1")]
+#[case("close_on_dollar_subscribe",               "dollar-sys-filter-matches",              "MQTT-3.8.4-1")]
 #[case("accept_invalid_utf8",                     "invalid-utf8-topic-closes",              "MQTT-1.5.3-1")]
 #[case("accept_invalid_utf8",                     "surrogate-topic-closes",                 "MQTT-1.5.3-1")]
 #[case("accept_null_char",                        "null-char-topic-closes",                 "MQTT-1.5.3-2")]
@@ -205,6 +207,8 @@ async fn fault_is_graded_non_strict(
 #[rustfmt::skip]
 #[rstest]
 #[case("dollar_topics_not_routed", "dollar-topics-not-matched-by-wildcards", "MQTT-4.7.2-1")]
+#[case("refuse_dollar_subscribe",  "dollar-topics-not-matched-by-wildcards", "MQTT-3.8.4-1")]
+#[case("refuse_dollar_subscribe",  "dollar-sys-filter-matches",              "MQTT-3.8.4-1")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn allowed_behavior_is_inconclusive(
     #[case] fault: &str,

@@ -259,7 +259,10 @@ impl Conn {
                 let _ = old.1.send(Out::Close);
             }
         }
-        if c.clean_session && !f.keep_session_on_clean {
+        // A clean session is never reused (MQTT-3.1.2-6), even when its
+        // connection is taken over before its end was handled.
+        let was_clean = st.sessions.get(&id).is_some_and(|s| s.clean);
+        if c.clean_session && !f.keep_session_on_clean || was_clean {
             st.sessions.remove(&id);
         }
         let existed = st.sessions.contains_key(&id);

@@ -124,6 +124,10 @@ faults! {
     /// Messages clients publish on `$` topics are acknowledged but routed
     /// to no one (allowed: a server SHOULD keep clients from using them).
     dollar_topics_not_routed,
+    /// A SUBSCRIBE to a filter starting with `$` closes the connection.
+    close_on_dollar_subscribe,
+    /// Filters starting with `$` are refused (0x80), as a server may.
+    refuse_dollar_subscribe,
     /// No `$SYS/broker/version` retained message.
     no_sys_tree,
     /// Topic strings with ill-formed UTF-8 are accepted.

@@ -22,6 +22,9 @@ impl Conn {
             if !text_ok(&sub.filter, &f) {
                 return close();
             }
+            if f.close_on_dollar_subscribe && sub.filter.lossy().starts_with('$') {
+                return close();
+            }
         }
         let mut st = lock(&self.state);
         let mut codes = Vec::new();
@@ -31,7 +34,9 @@ impl Conn {
         };
         for sub in &s.filters {
             let flt = sub.filter.lossy().into_owned();
-            if !topics::valid_filter(&flt) && !f.accept_invalid_filters {
+            if !topics::valid_filter(&flt) && !f.accept_invalid_filters
+                || f.refuse_dollar_subscribe && flt.starts_with('$')
+            {
                 codes.push(0x80);
                 continue;
             }
