@@ -160,6 +160,35 @@ fn committed_captures_match_the_generator() {
     assert_eq!(names, made);
 }
 
+/// The clean session captured in one direction only (`tcpdump dst port
+/// 1883`, or its opposite): the packets of the side captured are counted
+/// and judged alone, the missing side is one problem per flow, and nothing
+/// that needs both sides (acks, packet ids in flight, who closed) is
+/// concluded: no finding.
+#[rstest::rstest]
+#[case("one-way-to-server.pcapng", 24, "server→client", [81, 106])]
+#[case("one-way-to-client.pcapng", 22, "client→server", [135, 108])]
+fn one_way(
+    #[case] file: &str,
+    #[case] packets: u64,
+    #[case] missing: &str,
+    #[case] acked: [u64; 2],
+) {
+    let r = check(file, packets, &[], Tshark::Agrees);
+    assert_eq!(r.flows.len(), 2);
+    for (f, n) in r.flows.iter().zip(acked) {
+        let p: Vec<&str> = f.problems.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].starts_with(&format!(
+                "{missing}: nothing of this direction is in the capture, though the peer acknowledged {n} bytes"
+            )),
+            "{p:?}"
+        );
+        assert_eq!(f.closed_by, "unknown");
+    }
+}
+
 #[test]
 fn clean_multi_client() {
     let r = check("clean-multi-client.pcapng", 46, &[], Tshark::Agrees);

@@ -125,7 +125,7 @@ fn suricata_missing_connect() {
     };
     let p = problems(&r);
     assert_eq!(p[0].0, Some(15));
-    assert!(p[0].1.contains("16 bytes missing"), "{p:?}");
+    assert!(p[0].1.contains("first 16 bytes are missing"), "{p:?}");
 }
 
 /// PUBLISH with QoS bits 11 at frame 8; the server's 4-byte reply was not

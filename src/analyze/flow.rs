@@ -32,6 +32,11 @@ struct Half {
     skip: u64,
     /// MQTT over WebSocket: the WebSocket layer under the MQTT bytes.
     ws: Option<Box<ws::Decoder>>,
+    /// Some byte of this direction was captured.
+    captured: bool,
+    /// Bytes missing before the first captured one (the peer acknowledged
+    /// them), and where the first went missing: reported as one problem.
+    unseen: Option<(u64, At)>,
 }
 
 impl Half {
@@ -41,6 +46,8 @@ impl Half {
             resync: None,
             skip: 0,
             ws: None,
+            captured: false,
+            unseen: None,
         }
     }
 }
@@ -183,10 +190,31 @@ impl MqttFlow {
     pub fn data(&mut self, from: Endpoint, bytes: &[u8], at: At) {
         self.last = at;
         let dir = self.dir(from);
+        if !self.halves[dir_index(dir)].captured {
+            self.first_captured(dir);
+        }
         if self.halves[dir_index(dir)].ws.is_none() {
             return self.stream(dir, bytes, at);
         }
         self.websocket_data(dir, bytes, at);
+    }
+
+    /// The first captured bytes of `dir`: the bytes missing before them, if
+    /// any, become one problem.
+    #[cold]
+    fn first_captured(&mut self, dir: Direction) {
+        let half = &mut self.halves[dir_index(dir)];
+        half.captured = true;
+        if let Some((len, first)) = half.unseen.take() {
+            self.problem(
+                first,
+                format!(
+                    "{}: the first {len} bytes are missing from the capture (the peer \
+                     acknowledged them); framing resumes at the next plausible packet",
+                    side(dir)
+                ),
+            );
+        }
     }
 
     /// Bytes of `dir` through its WebSocket layer.
@@ -442,7 +470,14 @@ impl MqttFlow {
                 }
             }
         }
-        if self.halves[h].skip >= len {
+        if !self.halves[h].captured {
+            // Nothing of this direction captured yet (a one-way capture, or
+            // one that starts mid-flow): one problem for all of it, made
+            // when its first byte comes or at the end.
+            let unseen = self.halves[h].unseen.get_or_insert((0, at));
+            unseen.0 += len;
+            self.halves[h].resync.get_or_insert_with(Vec::new);
+        } else if self.halves[h].skip >= len {
             // Still inside the packet cut short before.
             self.halves[h].skip -= len;
         } else {
@@ -503,6 +538,22 @@ impl MqttFlow {
     pub fn close(mut self, by: Option<Endpoint>, close_at: At, at: At) -> FlowReport {
         self.last = at;
         self.final_resync(at);
+        let mut by = by;
+        for dir in [Direction::ToServer, Direction::ToClient] {
+            if let Some((len, first)) = self.halves[dir_index(dir)].unseen.take() {
+                // Its FIN may have come first, unseen: who closed is not known.
+                by = None;
+                self.problem(
+                    first,
+                    format!(
+                        "{}: nothing of this direction is in the capture, though the peer \
+                         acknowledged {len} bytes of it (a FIN counts as one): a one-way \
+                         capture? What needs both directions is not judged",
+                        side(dir)
+                    ),
+                );
+            }
+        }
         for dir in [Direction::ToServer, Direction::ToClient] {
             let h = dir_index(dir);
             let pending = self.halves[h].framer.pending()

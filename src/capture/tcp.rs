@@ -201,6 +201,12 @@ impl Reassembler {
                 from: to,
                 at,
             };
+            // A direction not seen yet starts where this ACK says it is, so
+            // that bytes it sends and the capture lacks (a one-way capture,
+            // a lost SYN-ACK) are gaps, not silence.
+            if !syn_only {
+                flow.halves[other].start(seg.ack, false);
+            }
             flow.halves[other].acked(seg.ack, &mut out);
         }
         let half = &mut flow.halves[side];

@@ -30,6 +30,8 @@ pub struct Sample {
 pub fn samples() -> Vec<Sample> {
     vec![
         sample("clean-multi-client.pcapng", clean_multi_client()),
+        sample("one-way-to-server.pcapng", one_way(true)),
+        sample("one-way-to-client.pcapng", one_way(false)),
         sample("segmented.pcapng", segmented()),
         sample("coalesced.pcapng", coalesced()),
         sample("out-of-order.pcapng", out_of_order()),
@@ -253,6 +255,28 @@ fn disconnect(s: &mut Script, i: usize) {
 }
 
 fn clean_multi_client() -> io::Result<Vec<u8>> {
+    clean_multi_client_script().pcapng(&[Link::Ethernet])
+}
+
+/// The clean multi-client session as a capture that holds one direction
+/// only (e.g. `tcpdump dst port 1883`): every frame to the broker, or every
+/// frame from it.
+fn one_way(to_server: bool) -> io::Result<Vec<u8>> {
+    let mut s = clean_multi_client_script();
+    s.out.retain(|o| {
+        let dst = match etherparse::SlicedPacket::from_ethernet(&o.frame.data) {
+            Ok(etherparse::SlicedPacket {
+                transport: Some(etherparse::TransportSlice::Tcp(t)),
+                ..
+            }) => t.destination_port(),
+            _ => 0,
+        };
+        (dst == 1883) == to_server
+    });
+    s.pcapng(&[Link::Ethernet])
+}
+
+fn clean_multi_client_script() -> Script {
     let mut s = Script::new();
     let a = s.conv(TcpConversation::new(v4(10, 50_001), broker(1883)));
     let b = s.conv(TcpConversation::new(v4(11, 50_002), broker(1883)).isn(20_000, 90_000));
@@ -311,7 +335,7 @@ fn clean_multi_client() -> io::Result<Vec<u8>> {
     s.s2c(b, &pingresp());
     disconnect(&mut s, a);
     disconnect(&mut s, b);
-    s.pcapng(&[Link::Ethernet])
+    s
 }
 
 fn segmented() -> io::Result<Vec<u8>> {
