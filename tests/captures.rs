@@ -364,6 +364,24 @@ fn tls_mutual_auth_ok() {
     );
 }
 
+/// The failed handshake with only the broker's frames: still a TLS flow
+/// (its ServerHello tells), not bytes decoded as MQTT, and the diagnosis
+/// comes from what the broker sent.
+#[test]
+fn one_way_tls_to_client() {
+    let r = check("one-way-tls-to-client.pcapng", 0, &[], Tshark::Agrees);
+    assert_eq!(r.flows.len(), 1);
+    let tls = r.flows[0].tls.as_ref().unwrap();
+    assert!(tls.certificate_requested);
+    assert!(!tls.handshake_complete);
+    assert!(
+        tls.diagnosis
+            .contains("fatal alert handshake_failure from the server"),
+        "{}",
+        tls.diagnosis
+    );
+}
+
 #[test]
 fn tls_mutual_auth_fail() {
     let r = check("tls-mutual-auth-fail.pcapng", 0, &[], Tshark::Agrees);

@@ -150,6 +150,9 @@ pub fn analyze_file(path: &Path, cfg: &Config) -> FileReport {
     report
 }
 
+/// Bytes a pending flow holds at most before it is classified on what it has.
+const MAX_HELD: usize = 64 * 1024;
+
 /// A flow not yet classified: its first bytes are held until they tell.
 struct Pending {
     number: u32,
@@ -157,7 +160,43 @@ struct Pending {
     b: SocketAddr,
     syn_seen: bool,
     first: At,
-    held: Vec<(Endpoint, Vec<u8>, At)>,
+    held: Vec<(Endpoint, Held, At)>,
+}
+
+/// What a pending flow holds, in stream order.
+enum Held {
+    Data(Vec<u8>),
+    /// Bytes never captured (`snapped`: cut off a recorded segment).
+    Lost {
+        len: u64,
+        snapped: bool,
+    },
+}
+
+impl Pending {
+    /// The bytes `from` sent before anything of it went missing.
+    fn intact(&self, from: Endpoint) -> impl Iterator<Item = &[u8]> {
+        self.held
+            .iter()
+            .filter(move |(e, _, _)| *e == from)
+            .map_while(|(_, h, _)| match h {
+                Held::Data(b) => Some(b.as_slice()),
+                Held::Lost { .. } => None,
+            })
+    }
+
+    /// The endpoint whose bytes came first.
+    fn first_speaker(&self) -> Option<Endpoint> {
+        self.held
+            .iter()
+            .find(|(_, h, _)| matches!(h, Held::Data(_)))
+            .map(|(e, _, _)| *e)
+    }
+
+    /// Whether any byte was captured.
+    fn carried_data(&self) -> bool {
+        self.first_speaker().is_some()
+    }
 }
 
 /// A TLS flow on an MQTT port.
@@ -222,7 +261,7 @@ enum Request {
 /// Read the HTTP request `from` sent first.
 fn websocket_request(p: &Pending, from: Endpoint, mqtt_port: bool) -> Request {
     let mut request = Vec::new();
-    for (_, bytes, _) in p.held.iter().filter(|(e, _, _)| *e == from) {
+    for bytes in p.intact(from) {
         request.extend_from_slice(bytes);
         if request.len() > ws::MAX_HEADER {
             break;
@@ -285,16 +324,23 @@ impl<'c> Sink<'c> {
 
     /// Decide what a pending flow is, once its first bytes (or an event) tell.
     fn classify(&mut self, p: Pending, force: bool) -> Result<State, Pending> {
-        let first_from = p.held.first().map(|(e, _, _)| *e);
-        let first_bytes: Vec<u8> = p
+        let first_from = p.first_speaker();
+        let first_bytes: Vec<u8> = first_from
+            .map(|from| p.intact(from).flatten().copied().take(16).collect())
+            .unwrap_or_default();
+        let other_spoke = p
             .held
             .iter()
-            .filter(|(e, _, _)| Some(*e) == first_from)
-            .flat_map(|(_, b, _)| b.iter().copied())
-            .take(16)
-            .collect();
-        let other_spoke = p.held.iter().any(|(e, _, _)| Some(*e) != first_from);
-        if !force && !other_spoke && first_bytes.len() < 12 {
+            .any(|(e, h, _)| Some(*e) != first_from && matches!(h, Held::Data(_)));
+        let held: usize = p
+            .held
+            .iter()
+            .map(|(_, h, _)| match h {
+                Held::Data(b) => b.len(),
+                Held::Lost { .. } => 0,
+            })
+            .sum();
+        if !force && !other_spoke && first_bytes.len() < 12 && held < MAX_HELD {
             return Err(p); // wait for more bytes
         }
         let on_port = |port: u16| self.cfg.ports.contains(&port);
@@ -377,8 +423,11 @@ impl<'c> Sink<'c> {
                 bytes: [0, 0],
                 tls: Default::default(),
             };
-            for (from, bytes, at) in p.held {
-                t.data(from, &bytes, at);
+            for (from, held, at) in p.held {
+                match held {
+                    Held::Data(bytes) => t.data(from, &bytes, at),
+                    Held::Lost { .. } => t.last = at,
+                }
             }
             return Ok(State::Tls(Box::new(t)));
         }
@@ -404,22 +453,32 @@ impl<'c> Sink<'c> {
         if websocket {
             m.over_websocket();
         }
-        for (from, bytes, at) in p.held {
-            m.data(from, &bytes, at);
+        for (from, held, at) in p.held {
+            match held {
+                Held::Data(bytes) => m.data(from, &bytes, at),
+                Held::Lost { len, snapped } => m.gap(from, len, snapped, at),
+            }
         }
         State::Mqtt(Box::new(m))
     }
 
     /// Bytes of a flow never captured (`snapped`: cut off a recorded segment).
     fn lost(&mut self, flow: FlowId, from: Endpoint, len: u64, snapped: bool, at: At) {
-        self.with_flow(flow, true, |s| match s {
+        self.with_flow(flow, |s| match s {
+            State::Pending(p) => match p.held.last_mut() {
+                // Runs of missing bytes (one side never captured) stay one entry.
+                Some((e, Held::Lost { len: l, snapped: s }, _)) if *e == from && *s == snapped => {
+                    *l += len;
+                }
+                _ => p.held.push((from, Held::Lost { len, snapped }, at)),
+            },
             State::Mqtt(m) => m.gap(from, len, snapped, at),
             State::Tls(t) => t.last = at,
-            _ => {}
+            State::Other => {}
         });
     }
 
-    fn with_flow(&mut self, flow: FlowId, force: bool, f: impl FnOnce(&mut State)) {
+    fn with_flow(&mut self, flow: FlowId, f: impl FnOnce(&mut State)) {
         // Fast path: a classified flow is used in place.
         match self.flows.get_mut(&flow) {
             None => return,
@@ -429,11 +488,6 @@ impl<'c> Sink<'c> {
         let Some(mut state) = self.flows.remove(&flow) else {
             return;
         };
-        if force {
-            if let State::Pending(p) = state {
-                state = self.classify(p, true).unwrap_or_else(State::Pending);
-            }
-        }
         f(&mut state);
         if let State::Pending(p) = state {
             state = match self.classify(p, false) {
@@ -504,8 +558,8 @@ impl StreamSink for Sink<'_> {
     }
 
     fn data(&mut self, flow: FlowId, from: Endpoint, bytes: &[u8], at: At) {
-        self.with_flow(flow, false, |s| match s {
-            State::Pending(p) => p.held.push((from, bytes.to_vec(), at)),
+        self.with_flow(flow, |s| match s {
+            State::Pending(p) => p.held.push((from, Held::Data(bytes.to_vec()), at)),
             State::Mqtt(m) => m.data(from, bytes, at),
             State::Tls(t) => t.data(from, bytes, at),
             State::Other => {}
@@ -532,7 +586,7 @@ impl StreamSink for Sink<'_> {
             return;
         };
         if let State::Pending(p) = state {
-            if p.held.is_empty() {
+            if !p.carried_data() {
                 // A flow that never carried a byte: MQTT only if on an MQTT port.
                 let on =
                     self.cfg.ports.contains(&p.a.port()) || self.cfg.ports.contains(&p.b.port());

@@ -50,6 +50,7 @@ pub fn samples() -> Vec<Sample> {
         sample("mqtt5-properties.pcapng", mqtt5_properties()),
         sample("tls-mutual-auth-ok.pcapng", tls_mutual_auth(true)),
         sample("tls-mutual-auth-fail.pcapng", tls_mutual_auth(false)),
+        sample("one-way-tls-to-client.pcapng", one_way_tls_to_client()),
         sample("violation-first-not-connect.pcapng", first_not_connect()),
         sample("violation-second-connect.pcapng", second_connect()),
         sample("violation-subscribe-flags.pcapng", subscribe_flags()),
@@ -236,6 +237,21 @@ impl Script {
         w.finish()
     }
 
+    /// Keep only the (Ethernet) frames sent to `port` (`to_server`), or
+    /// only the others, as a capture filter on one direction does.
+    fn one_way(&mut self, port: u16, to_server: bool) {
+        self.out.retain(|o| {
+            let dst = match etherparse::SlicedPacket::from_ethernet(&o.frame.data) {
+                Ok(etherparse::SlicedPacket {
+                    transport: Some(etherparse::TransportSlice::Tcp(t)),
+                    ..
+                }) => t.destination_port(),
+                _ => 0,
+            };
+            (dst == port) == to_server
+        });
+    }
+
     fn frames(&self) -> Vec<SynthFrame> {
         self.out.iter().map(|o| o.frame.clone()).collect()
     }
@@ -263,16 +279,14 @@ fn clean_multi_client() -> io::Result<Vec<u8>> {
 /// frame from it.
 fn one_way(to_server: bool) -> io::Result<Vec<u8>> {
     let mut s = clean_multi_client_script();
-    s.out.retain(|o| {
-        let dst = match etherparse::SlicedPacket::from_ethernet(&o.frame.data) {
-            Ok(etherparse::SlicedPacket {
-                transport: Some(etherparse::TransportSlice::Tcp(t)),
-                ..
-            }) => t.destination_port(),
-            _ => 0,
-        };
-        (dst == 1883) == to_server
-    });
+    s.one_way(1883, to_server);
+    s.pcapng(&[Link::Ethernet])
+}
+
+/// The failed mutual-authentication handshake with the broker's side only.
+fn one_way_tls_to_client() -> io::Result<Vec<u8>> {
+    let mut s = tls_mutual_auth_script(false);
+    s.one_way(8883, false);
     s.pcapng(&[Link::Ethernet])
 }
 
@@ -606,6 +620,10 @@ fn mqtt5_properties() -> io::Result<Vec<u8>> {
 }
 
 fn tls_mutual_auth(ok: bool) -> io::Result<Vec<u8>> {
+    tls_mutual_auth_script(ok).pcapng(&[Link::Ethernet])
+}
+
+fn tls_mutual_auth_script(ok: bool) -> Script {
     let mut s = Script::new();
     let port = if ok { 50_030 } else { 50_031 };
     let a = s.conv(TcpConversation::new(v4(10, port), broker(8883)));
@@ -632,7 +650,7 @@ fn tls_mutual_auth(ok: bool) -> io::Result<Vec<u8>> {
             f
         });
     }
-    s.pcapng(&[Link::Ethernet])
+    s
 }
 
 /// A connection that opens with CONNECT / CONNACK, then runs `body`.
