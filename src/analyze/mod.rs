@@ -357,7 +357,7 @@ impl<'c> Sink<'c> {
         let number = p.number;
         if let Some(from) = first_from.filter(|_| first_bytes.starts_with(b"GET ")) {
             match websocket_request(&p, from, mqtt_port) {
-                Request::Wait if !force => return Err(p),
+                Request::Wait if !force && held < MAX_HELD => return Err(p),
                 Request::Mqtt => {
                     let roles = Roles {
                         client_end: from,
