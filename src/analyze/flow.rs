@@ -190,10 +190,11 @@ impl MqttFlow {
     pub fn data(&mut self, from: Endpoint, bytes: &[u8], at: At) {
         self.last = at;
         let dir = self.dir(from);
-        if !self.halves[dir_index(dir)].captured {
+        let h = dir_index(dir);
+        if !self.halves[h].captured {
             self.first_captured(dir);
         }
-        if self.halves[dir_index(dir)].ws.is_none() {
+        if self.halves[h].ws.is_none() {
             return self.stream(dir, bytes, at);
         }
         self.websocket_data(dir, bytes, at);

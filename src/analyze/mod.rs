@@ -173,23 +173,30 @@ enum Held {
     },
 }
 
+impl Held {
+    /// The captured bytes, if these are.
+    fn data(&self) -> Option<&[u8]> {
+        match self {
+            Held::Data(b) => Some(b),
+            Held::Lost { .. } => None,
+        }
+    }
+}
+
 impl Pending {
     /// The bytes `from` sent before anything of it went missing.
     fn intact(&self, from: Endpoint) -> impl Iterator<Item = &[u8]> {
         self.held
             .iter()
             .filter(move |(e, _, _)| *e == from)
-            .map_while(|(_, h, _)| match h {
-                Held::Data(b) => Some(b.as_slice()),
-                Held::Lost { .. } => None,
-            })
+            .map_while(|(_, h, _)| h.data())
     }
 
     /// The endpoint whose bytes came first.
     fn first_speaker(&self) -> Option<Endpoint> {
         self.held
             .iter()
-            .find(|(_, h, _)| matches!(h, Held::Data(_)))
+            .find(|(_, h, _)| h.data().is_some())
             .map(|(e, _, _)| *e)
     }
 
@@ -331,14 +338,12 @@ impl<'c> Sink<'c> {
         let other_spoke = p
             .held
             .iter()
-            .any(|(e, h, _)| Some(*e) != first_from && matches!(h, Held::Data(_)));
+            .any(|(e, h, _)| Some(*e) != first_from && h.data().is_some());
         let held: usize = p
             .held
             .iter()
-            .map(|(_, h, _)| match h {
-                Held::Data(b) => b.len(),
-                Held::Lost { .. } => 0,
-            })
+            .filter_map(|(_, h, _)| h.data())
+            .map(<[u8]>::len)
             .sum();
         if !force && !other_spoke && first_bytes.len() < 12 && held < MAX_HELD {
             return Err(p); // wait for more bytes

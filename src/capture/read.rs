@@ -93,7 +93,8 @@ pub fn read<R: Read>(
     }
 }
 
-/// Read as much of `buf` as the input has.
+/// Fill `buf` unless the input ends first (interrupted reads are retried);
+/// returns how much was read.
 fn read_full(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
@@ -293,19 +294,10 @@ struct Filling<R> {
 
 impl<R: Read> Read for Filling<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut filled = 0;
-        while filled < buf.len() {
-            match self.inner.read(&mut buf[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    let copy = io::Error::new(e.kind(), e.to_string());
-                    *self.failure.borrow_mut() = Some(e);
-                    return Err(copy);
-                }
-            }
-        }
-        Ok(filled)
+        read_full(&mut self.inner, buf).map_err(|e| {
+            let copy = io::Error::new(e.kind(), e.to_string());
+            *self.failure.borrow_mut() = Some(e);
+            copy
+        })
     }
 }
