@@ -17,7 +17,10 @@ use mqttspec::transport::tls_server::ServerFiles;
 use mqttspec::transport::{Listener, Target};
 
 /// mimalloc: capture analysis sets up and tears down state for every flow,
-/// which the system allocator makes a large share of the cost.
+/// which the system allocator makes a large share of the cost. Built without
+/// transparent huge pages (feature `no_thp`): with them, every page mimalloc
+/// purged and reused was zeroed again as a whole 2 MiB page, about 7 % of
+/// the time of `analyze`.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
