@@ -181,7 +181,9 @@ impl State {
     /// An enhanced packet block without options, whole in `rest`, read
     /// directly: the same frame pcap-parser's path gives, for a fraction of
     /// the work. Returns the block's length, or None to leave the block
-    /// (another type, options, an inconsistency, not all there) to pcap-parser.
+    /// (another type, options, an inconsistency, not all there, an unknown
+    /// interface, lengths that deserve a notice) to pcap-parser, whose path
+    /// reports them.
     pub(super) fn plain_epb(
         &mut self,
         rest: &[u8],
@@ -205,15 +207,22 @@ impl State {
             return None;
         }
         let data = rest.get(28..28 + caplen as usize)?;
+        let iface = *self.interfaces.get(if_id as usize)?;
+        if (iface.snaplen != 0 && caplen > iface.snaplen) || caplen > origlen {
+            return None;
+        }
+        // What `ng_packet` and `deliver` do, without their checks (made
+        // above) and calls: this runs once per frame.
         let number = self.next_number();
-        let packet = NgPacket {
-            if_id,
-            ts: (high, low),
+        self.stats.bytes += data.len() as u64;
+        on_frame(&Frame {
+            number,
+            ts: ng_time((high, low), iface.units, iface.offset),
+            linktype: iface.linktype,
+            interface: if_id,
             data,
-            caplen,
-            origlen,
-        };
-        self.ng_packet(number, packet, on_frame);
+            orig_len: origlen,
+        });
         Some(len)
     }
 

@@ -15,8 +15,23 @@ pub(super) fn resolution(tsresol: u8) -> Option<u64> {
 }
 
 /// A 64-bit timestamp in `units` per second, plus `offset` seconds.
+#[inline]
 pub(super) fn ng_time((high, low): (u32, u32), units: u64, offset: i64) -> Duration {
     let ticks = (u64::from(high) << 32) | u64::from(low);
+    // Micro- and nanoseconds (nearly every capture) divide by a constant,
+    // which compiles to a multiplication: this runs once per frame.
+    let (secs, nanos) = match units {
+        1_000_000 => (ticks / 1_000_000, (ticks % 1_000_000) * 1_000),
+        1_000_000_000 => (ticks / 1_000_000_000, ticks % 1_000_000_000),
+        _ => return any_time(ticks, units, offset),
+    };
+    // nanos < 10^9 in both arms.
+    Duration::new(secs.saturating_add_signed(offset), nanos as u32)
+}
+
+/// [`ng_time`] for any resolution.
+#[cold]
+fn any_time(ticks: u64, units: u64, offset: i64) -> Duration {
     let units = units.max(1);
     let secs = ticks / units;
     let nanos = if 1_000_000_000 % units == 0 {
@@ -58,5 +73,18 @@ mod tests {
             ng_time((u32::MAX, u32::MAX), 1, i64::MAX),
             Duration::new(u64::MAX, 0)
         );
+        // The constant-divisor paths agree with the general one.
+        for ticks in [0x1234_5678_9abc_def0_u64, u64::MAX, 999_999] {
+            let (high, low) = ((ticks >> 32) as u32, ticks as u32);
+            for units in [1_000_000, 1_000_000_000, 1_000] {
+                for offset in [0, -3, 7, i64::MAX, i64::MIN] {
+                    assert_eq!(
+                        ng_time((high, low), units, offset),
+                        any_time(ticks, units, offset),
+                        "{ticks} {units} {offset}"
+                    );
+                }
+            }
+        }
     }
 }
