@@ -131,6 +131,8 @@ pub struct Session {
     /// UNSUBSCRIBE: messages already queued may still arrive), with the
     /// highest QoS granted for it on this connection (None until granted).
     pub ever_subscribed: BTreeMap<Bytes, Option<u8>>,
+    /// Whether the client sent CONNECT again after its first one.
+    pub connect_repeated: bool,
     /// Packet index of the client's DISCONNECT.
     pub client_disconnect: Option<u32>,
     /// Whether the server sent a packet after the client's DISCONNECT.
@@ -171,6 +173,7 @@ impl Session {
             pending_unsubscribes: IdMap::new(),
             subscriptions: BTreeMap::new(),
             ever_subscribed: BTreeMap::new(),
+            connect_repeated: false,
             client_disconnect: None,
             server_sent_after_disconnect: false,
             lossy: false,
@@ -320,6 +323,7 @@ impl Session {
                     self.phase = Phase::AwaitConnack;
                 }
             }
+            (ToServer, Packet::Connect(_)) => self.connect_repeated = true,
             (ToClient, Packet::Connack(c)) if self.connack.is_none() => {
                 self.connack = Some((c.code, c.session_present()));
                 if let Some(Value::U16(k)) = c.properties.get(prop::SERVER_KEEP_ALIVE) {
