@@ -219,10 +219,16 @@ impl Session {
     /// `ever_subscribed` entry): that, raised to the requested QoS while a
     /// SUBSCRIBE for it awaits its SUBACK. None when it was never granted and
     /// is not pending.
+    #[inline]
     pub fn delivery_bound(&self, filter: &[u8], granted: Option<u8>) -> Option<u8> {
+        // Inline for the usual case, asked per PUBLISH and matching filter.
         if self.pending_subscribes.is_empty() {
             return granted;
         }
+        self.delivery_bound_pending(filter, granted)
+    }
+
+    fn delivery_bound_pending(&self, filter: &[u8], granted: Option<u8>) -> Option<u8> {
         let pending = self
             .pending_subscribes
             .values()

@@ -2,7 +2,8 @@
 //! has in use at a time: a sorted vector while small (no allocation per
 //! insert or removal once it has grown), a B-tree beyond that, so that a
 //! connection with very many identifiers in use stays cheap. It iterates in
-//! identifier order either way.
+//! identifier order either way. The lookups are small and asked per
+//! packet by the session and several rules: they are inline.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -32,6 +33,7 @@ impl<V> IdMap<V> {
         Self::default()
     }
 
+    #[inline]
     pub fn get(&self, id: &u16) -> Option<&V> {
         match &self.0 {
             Repr::Small(v) => v
@@ -42,6 +44,7 @@ impl<V> IdMap<V> {
         }
     }
 
+    #[inline]
     pub fn get_mut(&mut self, id: &u16) -> Option<&mut V> {
         match &mut self.0 {
             Repr::Small(v) => match v.binary_search_by_key(id, |(k, _)| *k) {
@@ -52,6 +55,7 @@ impl<V> IdMap<V> {
         }
     }
 
+    #[inline]
     pub fn contains_key(&self, id: &u16) -> bool {
         self.get(id).is_some()
     }
@@ -101,6 +105,8 @@ impl<V> IdMap<V> {
     /// Remove `id`; its value, if it was there.
     pub fn remove(&mut self, id: &u16) -> Option<V> {
         match &mut self.0 {
+            // Often asked of an empty map (a flow's spare acknowledgements).
+            Repr::Small(v) if v.is_empty() => None,
             Repr::Small(v) => v
                 .binary_search_by_key(id, |(k, _)| *k)
                 .ok()
@@ -115,6 +121,7 @@ impl<V> IdMap<V> {
         }
     }
 
+    #[inline]
     pub fn len(&self) -> usize {
         match &self.0 {
             Repr::Small(v) => v.len(),
@@ -122,6 +129,7 @@ impl<V> IdMap<V> {
         }
     }
 
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
