@@ -2,7 +2,7 @@
 //! has in use at a time: a sorted vector while small (no allocation per
 //! insert or removal once it has grown), a B-tree beyond that, so that a
 //! connection with very many identifiers in use stays cheap. It iterates in
-//! identifier order either way. The lookups are small and asked per
+//! identifier order either way. Its operations are small and asked per
 //! packet by the session and several rules: they are inline.
 
 use std::collections::BTreeMap;
@@ -61,6 +61,7 @@ impl<V> IdMap<V> {
     }
 
     /// Move to a B-tree before a new identifier would overfill the vector.
+    #[inline]
     fn make_room(&mut self, id: u16) {
         if let Repr::Small(v) = &mut self.0 {
             if v.len() >= SMALL && v.binary_search_by_key(&id, |(k, _)| *k).is_err() {
@@ -70,6 +71,7 @@ impl<V> IdMap<V> {
     }
 
     /// Set `id` to `value`; the previous value, if any.
+    #[inline]
     pub fn insert(&mut self, id: u16, value: V) -> Option<V> {
         self.make_room(id);
         match &mut self.0 {
@@ -85,6 +87,7 @@ impl<V> IdMap<V> {
     }
 
     /// The value of `id`, inserting `make()` first if there is none.
+    #[inline]
     pub fn get_or_insert_with(&mut self, id: u16, make: impl FnOnce() -> V) -> &mut V {
         self.make_room(id);
         match &mut self.0 {
@@ -103,6 +106,7 @@ impl<V> IdMap<V> {
     }
 
     /// Remove `id`; its value, if it was there.
+    #[inline]
     pub fn remove(&mut self, id: &u16) -> Option<V> {
         match &mut self.0 {
             // Often asked of an empty map (a flow's spare acknowledgements).
