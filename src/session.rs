@@ -131,6 +131,8 @@ pub struct Session {
     /// UNSUBSCRIBE: messages already queued may still arrive), with the
     /// highest QoS granted for it on this connection (None until granted).
     pub ever_subscribed: BTreeMap<Bytes, Option<u8>>,
+    /// Whether the client sent CONNECT again after its first one.
+    pub connect_repeated: bool,
     /// Packet index of the client's DISCONNECT.
     pub client_disconnect: Option<u32>,
     /// Whether the server sent a packet after the client's DISCONNECT.
@@ -171,6 +173,7 @@ impl Session {
             pending_unsubscribes: IdMap::new(),
             subscriptions: BTreeMap::new(),
             ever_subscribed: BTreeMap::new(),
+            connect_repeated: false,
             client_disconnect: None,
             server_sent_after_disconnect: false,
             lossy: false,
@@ -216,10 +219,16 @@ impl Session {
     /// `ever_subscribed` entry): that, raised to the requested QoS while a
     /// SUBSCRIBE for it awaits its SUBACK. None when it was never granted and
     /// is not pending.
+    #[inline]
     pub fn delivery_bound(&self, filter: &[u8], granted: Option<u8>) -> Option<u8> {
+        // Inline for the usual case, asked per PUBLISH and matching filter.
         if self.pending_subscribes.is_empty() {
             return granted;
         }
+        self.delivery_bound_pending(filter, granted)
+    }
+
+    fn delivery_bound_pending(&self, filter: &[u8], granted: Option<u8>) -> Option<u8> {
         let pending = self
             .pending_subscribes
             .values()
@@ -320,6 +329,7 @@ impl Session {
                     self.phase = Phase::AwaitConnack;
                 }
             }
+            (ToServer, Packet::Connect(_)) => self.connect_repeated = true,
             (ToClient, Packet::Connack(c)) if self.connack.is_none() => {
                 self.connack = Some((c.code, c.session_present()));
                 if let Some(Value::U16(k)) = c.properties.get(prop::SERVER_KEEP_ALIVE) {

@@ -14,18 +14,25 @@ pub fn matches(filter: &[u8], name: &[u8]) -> bool {
 }
 
 /// Level-by-level matching without the `$` rule (and without unsharing).
+#[inline]
 pub fn matches_raw(filter: &[u8], name: &[u8]) -> bool {
     // Most filters are a literal topic or a literal prefix ending in `/#`:
-    // those are one comparison.
-    match filter.iter().position(|b| *b == b'+' || *b == b'#') {
-        None => return filter == name,
-        Some(0) if filter == b"#" => return true,
+    // those are one comparison, inline where a rule matches each PUBLISH.
+    match wildcard_at(filter) {
+        None => filter == name,
+        Some(0) if filter == b"#" => true,
         Some(k) if k + 1 == filter.len() && filter[k] == b'#' && filter[k - 1] == b'/' => {
             // "a/b/#" matches "a/b" and everything under "a/b/".
-            return name.starts_with(&filter[..k]) || name == &filter[..k - 1];
+            name.starts_with(&filter[..k]) || name == &filter[..k - 1]
         }
-        Some(_) => {}
+        Some(_) => matches_levels(filter, name),
     }
+}
+
+/// [`matches_raw`] for the other filters, level by level (out of line: the
+/// inline part stays small).
+#[inline(never)]
+fn matches_levels(filter: &[u8], name: &[u8]) -> bool {
     let is_hash_level = |rest: &[u8]| rest == b"#" || rest.starts_with(b"#/");
     let (mut f, mut n) = (filter, name);
     loop {
@@ -68,9 +75,7 @@ pub fn starts_with_wildcard(filter: &[u8]) -> bool {
 }
 
 /// Whether `t` contains a wildcard character (`#` or `+`). Eight bytes at a
-/// time: the two differ only in bit 3, so setting that bit turns both into
-/// `+`, and a word holds a `+` exactly when its XOR with all `+` has a zero
-/// byte.
+/// time, as [`wildcard_at`] (without locating the byte).
 pub fn has_wildcard(t: &[u8]) -> bool {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
@@ -86,6 +91,38 @@ pub fn has_wildcard(t: &[u8]) -> bool {
         }
     }
     words.remainder().iter().any(|b| *b == b'#' || *b == b'+')
+}
+
+/// The position of the first wildcard character (`#` or `+`) in `t`. Eight
+/// bytes at a time: the two differ only in bit 3, so setting that bit turns
+/// both into `+`, and a byte is `+` exactly when its XOR with `+` is zero.
+/// The usual zero-byte test flags that byte; it may also flag bytes above a
+/// zero byte (a borrow), never below, so the lowest flag is the first one.
+fn wildcard_at(t: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    const BIT3: u64 = u64::from_le_bytes([0x08; 8]);
+    const PLUS: u64 = u64::from_le_bytes([b'+'; 8]);
+    let first = |word: [u8; 8]| {
+        let v = (u64::from_le_bytes(word) | BIT3) ^ PLUS;
+        let flags = v.wrapping_sub(ONES) & !v & HIGHS;
+        (flags != 0).then(|| (flags.trailing_zeros() / 8) as usize)
+    };
+    let mut words = t.chunks_exact(8);
+    let mut at = 0;
+    for w in &mut words {
+        let mut a = [0; 8];
+        a.copy_from_slice(w);
+        if let Some(i) = first(a) {
+            return Some(at + i);
+        }
+        at += 8;
+    }
+    // The tail, padded with zero bytes (not wildcards).
+    let tail = words.remainder();
+    let mut a = [0; 8];
+    a[..tail.len()].copy_from_slice(tail);
+    first(a).map(|i| at + i)
 }
 
 /// What is wrong with a topic name or filter.
@@ -229,6 +266,11 @@ mod tests {
             proptest::prop_assert_eq!(
                 has_wildcard(&t),
                 t.iter().any(|b| *b == b'#' || *b == b'+'),
+                "{:?}", t
+            );
+            proptest::prop_assert_eq!(
+                wildcard_at(&t),
+                t.iter().position(|b| *b == b'#' || *b == b'+'),
                 "{:?}", t
             );
         }

@@ -91,6 +91,7 @@ pub enum ViolationKind {
 /// Decode one whole packet (as returned by the framer) for `version`.
 ///
 /// Never panics; every byte is either parsed or reported.
+#[inline]
 pub fn decode(raw: Bytes, version: Version) -> Decoded {
     super::wire::decode_packet(raw, version)
 }

@@ -181,7 +181,7 @@ impl<'a> Reader<'a> {
 pub(crate) fn check_text(data: &[u8], at: usize, field: &'static str, out: &mut Vec<Violation>) {
     // ASCII without U+0000 (nearly every topic and client id) is well
     // formed: one pass instead of two.
-    if data.iter().all(|&b| b.wrapping_sub(1) < 0x7f) {
+    if plain_ascii(data) {
         return;
     }
     if let Err(e) = std::str::from_utf8(data) {
@@ -196,6 +196,29 @@ pub(crate) fn check_text(data: &[u8], at: usize, field: &'static str, out: &mut 
             kind: ViolationKind::NullCharacter { field },
         });
     }
+}
+
+/// Whether every byte is in 1..=127, eight bytes at a time: a byte is out of
+/// range exactly when it or it minus one has its high bit set (no byte of a
+/// word in range borrows from the next, and a word with a zero byte is out
+/// of range whatever the borrow does above it).
+fn plain_ascii(data: &[u8]) -> bool {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    let bad = |w: u64| (w.wrapping_sub(ONES) | w) & HIGHS != 0;
+    let mut words = data.chunks_exact(8);
+    for w in &mut words {
+        let mut a = [0; 8];
+        a.copy_from_slice(w);
+        if bad(u64::from_le_bytes(a)) {
+            return false;
+        }
+    }
+    // The tail, padded with 0x01 (in range).
+    let tail = words.remainder();
+    let mut a = [0x01; 8];
+    a[..tail.len()].copy_from_slice(tail);
+    !bad(u64::from_le_bytes(a))
 }
 
 /// Append a big-endian u16.
@@ -423,6 +446,21 @@ mod tests {
         );
         r.finish();
         assert_eq!(r.violations.len(), 1);
+    }
+
+    #[test]
+    fn plain_ascii_is_bytes_1_to_127() {
+        for len in 0..20 {
+            for at in 0..len {
+                for b in [0u8, 1, 0x7f, 0x80, 0xc3, 0xff] {
+                    let mut v = vec![b'a'; len];
+                    v[at] = b;
+                    let want = v.iter().all(|&b| (1..=127).contains(&b));
+                    assert_eq!(plain_ascii(&v), want, "{v:?}");
+                }
+            }
+            assert!(plain_ascii(&vec![b'z'; len]));
+        }
     }
 
     #[test]

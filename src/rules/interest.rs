@@ -1,19 +1,37 @@
 //! Which events a rule looks at. The monitor calls a rule only for the
 //! events it declared, so the many rules that judge one packet type in one
-//! direction cost nothing on the rest of the traffic.
+//! direction cost nothing on the rest of the traffic. A rule may also ask
+//! for some events only while a [`Condition`] holds (the first packet of a
+//! side, a packet with violations, ...), which the monitor evaluates once per
+//! event for all rules: a rule that judges every client packet, but only
+//! until the first one, costs nothing after it.
 
 use crate::codec::PacketType;
 use crate::event::{Direction, EventKind};
+use crate::session::Session;
 
 /// A set of event classes: each packet type per direction, plus opened,
-/// malformed bytes, gaps and closed.
+/// malformed bytes, gaps and closed; each class wanted always or only while
+/// a condition holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Interest(u64);
+pub struct Interest {
+    /// Classes wanted whatever the state.
+    always: u64,
+    /// Per [`Condition`]: classes wanted while it holds.
+    when: [u64; CONDITIONS],
+}
 
 impl std::ops::BitOr for Interest {
     type Output = Interest;
     fn bitor(self, other: Interest) -> Interest {
-        Interest(self.0 | other.0)
+        let mut when = self.when;
+        for (w, o) in when.iter_mut().zip(other.when) {
+            *w |= o;
+        }
+        Interest {
+            always: self.always | other.always,
+            when,
+        }
     }
 }
 
@@ -26,39 +44,101 @@ const GAP: u32 = 34;
 const CLOSED: u32 = 35;
 const UPGRADE: u32 = 36;
 
+/// What must hold, before an event, for a rule to want it: a rule that has
+/// nothing to judge otherwise says so, and is not called. Each is a
+/// necessary condition the rule checks again, so calling it anyway (as a
+/// monitor of every event does) changes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    /// The event is a packet with wire-level violations.
+    Violations,
+    /// The client has sent no packet yet.
+    FirstFromClient,
+    /// The server has sent no packet yet.
+    FirstFromServer,
+    /// The client has sent DISCONNECT.
+    ClientDisconnected,
+    /// The client has sent a second CONNECT.
+    ConnectRepeated,
+}
+
+/// Number of [`Condition`]s.
+pub const CONDITIONS: usize = 5;
+
 impl Interest {
     /// Every event (the default for a rule that declares nothing).
-    pub const ALL: Interest = Interest((1 << CLASSES) - 1);
+    pub const ALL: Interest = Interest::always((1 << CLASSES) - 1);
 
     /// Unframeable bytes (either direction).
-    pub const MALFORMED: Interest = Interest(1 << MALFORMED);
+    pub const MALFORMED: Interest = Interest::always(1 << MALFORMED);
 
     /// The end of the connection.
-    pub const CLOSED: Interest = Interest(1 << CLOSED);
+    pub const CLOSED: Interest = Interest::always(1 << CLOSED);
 
     /// The WebSocket upgrade (either direction).
-    pub const UPGRADE: Interest = Interest(1 << UPGRADE);
+    pub const UPGRADE: Interest = Interest::always(1 << UPGRADE);
+
+    const fn always(classes: u64) -> Interest {
+        Interest {
+            always: classes,
+            when: [0; CONDITIONS],
+        }
+    }
 
     /// Packets of `types` travelling in `dir`.
     pub fn packets(dir: Direction, types: &[PacketType]) -> Interest {
-        Interest(types.iter().fold(0, |m, t| m | 1 << packet_class(dir, *t)))
+        Interest::always(types.iter().fold(0, |m, t| m | 1 << packet_class(dir, *t)))
     }
 
     /// Packets of any type travelling in `dir`.
     pub fn all_packets(dir: Direction) -> Interest {
-        Interest(0xffff << packet_class(dir, PacketType::Reserved))
+        Interest::always(0xffff << packet_class(dir, PacketType::Reserved))
     }
 
-    /// Whether events of `class` (from [`class_of`]) are wanted.
+    /// The same events, but only while `c` holds (a part already
+    /// conditional moves to `c`: wanting more is always safe).
+    pub fn only_while(self, c: Condition) -> Interest {
+        let mut when = [0; CONDITIONS];
+        when[c as usize] = self.when.iter().fold(self.always, |m, w| m | w);
+        Interest { always: 0, when }
+    }
+
+    /// Whether events of `class` (from [`class_of`]) are wanted whatever
+    /// the state.
     #[cfg(test)]
     pub fn wants(self, class: usize) -> bool {
-        self.0 >> class & 1 == 1
+        self.always >> class & 1 == 1
     }
 
-    /// The classes wanted, in increasing order.
+    /// The classes wanted whatever the state, in increasing order.
     pub fn classes(self) -> impl Iterator<Item = usize> {
-        set_bits(self.0)
+        set_bits(self.always)
     }
+
+    /// The classes wanted while `c` holds (besides [`Interest::classes`]).
+    pub fn classes_while(self, c: Condition) -> impl Iterator<Item = usize> {
+        set_bits(self.when[c as usize])
+    }
+}
+
+/// Every condition, by its index.
+pub const ALL_CONDITIONS: [Condition; CONDITIONS] = [
+    Condition::Violations,
+    Condition::FirstFromClient,
+    Condition::FirstFromServer,
+    Condition::ClientDisconnected,
+    Condition::ConnectRepeated,
+];
+
+/// The conditions that hold for an event of `kind` on `session` (as it is
+/// before the event), one bit per [`Condition`].
+pub(crate) fn conditions(kind: &EventKind, session: &Session) -> u32 {
+    let violations = matches!(kind, EventKind::Packet { packet, .. } if !packet.is_clean());
+    u32::from(violations) << Condition::Violations as u32
+        | u32::from(session.from_client.packets == 0) << Condition::FirstFromClient as u32
+        | u32::from(session.from_server.packets == 0) << Condition::FirstFromServer as u32
+        | u32::from(session.client_disconnect.is_some()) << Condition::ClientDisconnected as u32
+        | u32::from(session.connect_repeated) << Condition::ConnectRepeated as u32
 }
 
 /// The positions of the bits set in `mask`, lowest first.
@@ -72,6 +152,9 @@ pub(crate) fn set_bits(mask: u64) -> impl Iterator<Item = usize> {
         })
     })
 }
+
+/// The class of a CONNECT sent to the server.
+pub(crate) const CONNECT_TO_SERVER: usize = PacketType::Connect as usize;
 
 fn packet_class(dir: Direction, t: PacketType) -> u32 {
     let base = match dir {
@@ -110,7 +193,7 @@ mod tests {
         for c in [OPENED, MALFORMED, GAP, CLOSED, UPGRADE] {
             seen |= 1 << c;
         }
-        assert_eq!(Interest(seen), Interest::ALL);
+        assert_eq!(Interest::always(seen), Interest::ALL);
         let pubs = Interest::packets(Direction::ToClient, &[PacketType::Publish]);
         assert!(pubs.wants(packet_class(Direction::ToClient, PacketType::Publish) as usize));
         assert!(!pubs.wants(packet_class(Direction::ToServer, PacketType::Publish) as usize));
@@ -123,9 +206,30 @@ mod tests {
             vec![packet_class(Direction::ToClient, PacketType::Publish) as usize]
         );
         assert_eq!(Interest::ALL.classes().count(), CLASSES);
+        assert_eq!(
+            CONNECT_TO_SERVER as u32,
+            packet_class(Direction::ToServer, PacketType::Connect)
+        );
         let both = to_server | Interest::CLOSED;
         assert!(both.wants(CLOSED as usize));
         assert!(both.wants(packet_class(Direction::ToServer, PacketType::Pingreq) as usize));
         assert!(!both.wants(OPENED as usize));
+    }
+
+    #[test]
+    fn conditional_classes_are_kept_apart() {
+        let first =
+            Interest::all_packets(Direction::ToServer).only_while(Condition::FirstFromClient);
+        let i = first | Interest::CLOSED;
+        assert_eq!(i.classes().collect::<Vec<_>>(), vec![CLOSED as usize]);
+        assert_eq!(i.classes_while(Condition::FirstFromClient).count(), 16);
+        assert_eq!(i.classes_while(Condition::Violations).count(), 0);
+        // Narrowing a conditional part again moves it, whole, to the new condition.
+        let moved = i.only_while(Condition::Violations);
+        assert_eq!(moved.classes().count(), 0);
+        assert_eq!(moved.classes_while(Condition::Violations).count(), 17);
+        for (n, c) in ALL_CONDITIONS.iter().enumerate() {
+            assert_eq!(*c as usize, n);
+        }
     }
 }

@@ -154,6 +154,10 @@ struct Conn {
     /// By value: a separate allocation per connection cost more memory
     /// (about 1 KB per open flow on a 20,000-flow capture).
     rules: RuleSet,
+    /// The dispatch tables of the session's version (or the tables that call
+    /// every rule, for tests that compare both ways). Kept here rather than
+    /// looked up per event; renewed when a CONNECT may change the version.
+    tables: &'static Tables,
     /// Ignore the rules' declared interests (tests compare both ways).
     every_event: bool,
 }
@@ -164,22 +168,13 @@ impl Conn {
             id,
             session: Session::new(version),
             rules: RuleSet::new(),
+            tables: Tables::of(version, every_event),
             every_event,
         }
     }
 
-    /// The rules to call for an event of `class`.
-    fn wanting(&self, class: usize) -> u64 {
-        let tables = Tables::of(self.session.version);
-        if self.every_event {
-            tables.applies
-        } else {
-            tables.dispatch.get(class).copied().unwrap_or(0)
-        }
-    }
-
     fn finish(mut self, out: &mut Vec<Finding>) {
-        for i in interest::set_bits(Tables::of(self.session.version).applies) {
+        for i in interest::set_bits(self.tables.applies) {
             if let Some(finish) = registry::FINISH.get(i) {
                 finish(&mut self.rules, &self.session, out);
             }
@@ -194,41 +189,83 @@ struct Tables {
     applies: u64,
     /// Per event class: the rules that apply and declare interest in it.
     dispatch: [u64; interest::CLASSES],
+    /// Per event class and condition: the rules that apply and want the
+    /// class while the condition holds.
+    when: [[u64; interest::CONDITIONS]; interest::CLASSES],
 }
 
 impl Tables {
     /// The tables for `version`, built once: a rule's versions and
-    /// interests are fixed, so every connection shares them.
-    fn of(version: Version) -> &'static Tables {
-        static TABLES: std::sync::OnceLock<[Tables; 3]> = std::sync::OnceLock::new();
+    /// interests are fixed, so every connection shares them. With
+    /// `every_event`, each class calls every rule that applies.
+    fn of(version: Version, every_event: bool) -> &'static Tables {
+        static TABLES: std::sync::OnceLock<[Tables; 6]> = std::sync::OnceLock::new();
         let tables = TABLES.get_or_init(|| {
             let rules = all_rules();
-            [Version::V31, Version::V311, Version::V5].map(|v| Tables::build(&rules, v))
+            let v = [Version::V31, Version::V311, Version::V5];
+            let declared = v.map(|v| Tables::build(&rules, v));
+            let every = v.map(|v| {
+                let t = Tables::build(&rules, v);
+                Tables {
+                    applies: t.applies,
+                    dispatch: [t.applies; interest::CLASSES],
+                    when: [[0; interest::CONDITIONS]; interest::CLASSES],
+                }
+            });
+            let [a, b, c] = declared;
+            let [d, e, f] = every;
+            [a, b, c, d, e, f]
         });
-        match version {
-            Version::V31 => &tables[0],
-            Version::V311 => &tables[1],
-            Version::V5 => &tables[2],
-        }
+        let at = match version {
+            Version::V31 => 0,
+            Version::V311 => 1,
+            Version::V5 => 2,
+        };
+        &tables[at + if every_event { 3 } else { 0 }]
     }
 
     fn build(rules: &[Box<dyn Rule>], version: Version) -> Tables {
         let mut t = Tables {
             applies: 0,
             dispatch: [0; interest::CLASSES],
+            when: [[0; interest::CONDITIONS]; interest::CLASSES],
         };
         for (i, r) in rules.iter().enumerate().take(64) {
             if !r.meta().versions.contains(&version) {
                 continue;
             }
             t.applies |= 1 << i;
-            for class in r.interest().classes() {
+            let wants = r.interest();
+            for class in wants.classes() {
                 if let Some(bits) = t.dispatch.get_mut(class) {
                     *bits |= 1 << i;
                 }
             }
+            for c in interest::ALL_CONDITIONS {
+                for class in wants.classes_while(c) {
+                    if let Some(bits) = t.when.get_mut(class).and_then(|w| w.get_mut(c as usize)) {
+                        *bits |= 1 << i;
+                    }
+                }
+            }
         }
         t
+    }
+
+    /// The rules to call for an event of `class` when `conditions` (from
+    /// [`interest::conditions`]) hold, in registry order.
+    fn wanting(&self, class: usize, mut conditions: u32) -> u64 {
+        let mut bits = self.dispatch.get(class).copied().unwrap_or(0);
+        if conditions != 0 {
+            if let Some(when) = self.when.get(class) {
+                while conditions != 0 {
+                    let c = conditions.trailing_zeros() as usize;
+                    conditions &= conditions - 1;
+                    bits |= when.get(c).copied().unwrap_or(0);
+                }
+            }
+        }
+        bits
     }
 }
 
@@ -275,15 +312,28 @@ impl Monitor {
                 self.conns.len() - 1
             }
         };
-        let conn = &mut self.conns[at];
-        for i in interest::set_bits(conn.wanting(interest::class_of(&event.kind))) {
+        let Some(conn) = self.conns.get_mut(at) else {
+            return;
+        };
+        let class = interest::class_of(&event.kind);
+        let mut wanting = conn
+            .tables
+            .wanting(class, interest::conditions(&event.kind, &conn.session));
+        while wanting != 0 {
+            let i = wanting.trailing_zeros() as usize;
+            wanting &= wanting - 1;
             if let Some(observe) = registry::OBSERVE.get(i) {
                 observe(&mut conn.rules, event, &conn.session, &mut self.findings);
             }
         }
         conn.session.apply(event);
-        if let EventKind::Closed { .. } = event.kind {
-            self.conns.remove(at).finish(&mut self.findings);
+        match event.kind {
+            // Only a CONNECT changes the session's version.
+            EventKind::Packet { .. } if class == interest::CONNECT_TO_SERVER => {
+                conn.tables = Tables::of(conn.session.version, conn.every_event);
+            }
+            EventKind::Closed { .. } => self.conns.remove(at).finish(&mut self.findings),
+            _ => {}
         }
     }
 

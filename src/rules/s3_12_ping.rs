@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use super::common::{packet, ALL};
+use super::interest::Condition;
 use super::{Finding, Interest, Rule, RuleMeta};
 use crate::codec::{Packet, PacketType};
 use crate::event::{ClosedBy, ConnId, Direction, Event, Side};
@@ -29,6 +30,7 @@ pub struct PingreqAnswered {
     pending: Option<(Duration, u32)>,
     /// The client sent something after the PINGREQ that may end the conversation.
     excused: bool,
+    /// The connection, noted with the PINGREQ (finish reports without an event).
     conn: ConnId,
 }
 
@@ -37,13 +39,15 @@ impl Rule for PingreqAnswered {
         &META
     }
     fn interest(&self) -> Interest {
-        // Every client packet (a DISCONNECT or a malformed one excuses a
-        // missing answer; each sets `conn`), and the answer.
-        Interest::all_packets(Direction::ToServer)
+        // PINGREQ, the answer, and what excuses a missing answer: a
+        // DISCONNECT or a malformed packet.
+        Interest::packets(
+            Direction::ToServer,
+            &[PacketType::Pingreq, PacketType::Disconnect],
+        ) | Interest::all_packets(Direction::ToServer).only_while(Condition::Violations)
             | Interest::packets(Direction::ToClient, &[PacketType::Pingresp])
     }
     fn observe(&mut self, event: &Event, session: &Session, _out: &mut Vec<Finding>) {
-        self.conn = event.conn;
         let Some((dir, index, d)) = packet(event) else {
             return;
         };
@@ -52,6 +56,7 @@ impl Rule for PingreqAnswered {
                 if self.pending.is_none() && session.phase == Phase::Connected && d.is_clean() =>
             {
                 self.pending = Some((event.at, index));
+                self.conn = event.conn;
             }
             (Direction::ToClient, Packet::Pingresp) => self.pending = None,
             (Direction::ToServer, Packet::Disconnect(_)) => self.excused = true,

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::common::{packet, pick, ALL};
+use super::interest::Condition;
 use super::{Finding, Interest, Rule, RuleMeta};
 use crate::codec::{Packet, PacketType, Version};
 use crate::event::{ClosedBy, Direction, Event, EventKind, Side};
@@ -32,7 +33,7 @@ impl Rule for NothingAfterClientDisconnect {
         &META
     }
     fn interest(&self) -> Interest {
-        Interest::all_packets(Direction::ToServer)
+        Interest::all_packets(Direction::ToServer).only_while(Condition::ClientDisconnected)
     }
     fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
         let Some((Direction::ToServer, _, d)) = packet(event) else {

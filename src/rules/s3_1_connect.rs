@@ -4,6 +4,7 @@
 //! `s3_1_connect_payload`.)
 
 use super::common::{packet, pick, ALL};
+use super::interest::Condition;
 use super::{Finding, Interest, Rule, RuleMeta};
 use crate::codec::{Packet, PacketType, Version};
 use crate::event::{ClosedBy, Direction, Event, EventKind, Side};
@@ -27,7 +28,7 @@ impl Rule for FirstPacketIsConnect {
         &FIRST_META
     }
     fn interest(&self) -> Interest {
-        Interest::all_packets(Direction::ToServer)
+        Interest::all_packets(Direction::ToServer).only_while(Condition::FirstFromClient)
     }
     fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
         let Some((Direction::ToServer, _, d)) = packet(event) else {
@@ -112,6 +113,13 @@ pub struct ServerStopsAfterSecondConnect {
 impl Rule for ServerStopsAfterSecondConnect {
     fn meta(&self) -> &'static RuleMeta {
         &SECOND_CONNECT_META
+    }
+    fn interest(&self) -> Interest {
+        // Nothing is judged before a second CONNECT.
+        Interest::packets(Direction::ToServer, &[PacketType::Connect])
+            | (Interest::all_packets(Direction::ToServer)
+                | Interest::all_packets(Direction::ToClient))
+            .only_while(Condition::ConnectRepeated)
     }
     fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
         let Some((dir, _, d)) = packet(event) else {

@@ -2,6 +2,7 @@
 //! claims a session is present.
 
 use super::common::{packet, pick, ALL};
+use super::interest::Condition;
 use super::{Finding, Interest, Rule, RuleMeta};
 use crate::codec::{Packet, PacketType, Version};
 use crate::event::{Direction, Event, Side};
@@ -25,7 +26,7 @@ impl Rule for FirstServerPacketIsConnack {
         &FIRST_META
     }
     fn interest(&self) -> Interest {
-        Interest::all_packets(Direction::ToClient)
+        Interest::all_packets(Direction::ToClient).only_while(Condition::FirstFromServer)
     }
     fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
         let Some((Direction::ToClient, _, d)) = packet(event) else {

@@ -6,6 +6,7 @@
 //! client sends may have crossed the bad packet on the wire.
 
 use super::common::packet;
+use super::interest::Condition;
 use super::wellformed::statement_for;
 use super::{Finding, Interest, Rule, RuleMeta};
 use crate::codec::{Packet, PacketType, Version};
@@ -41,18 +42,21 @@ impl Rule for ClientClosesOnServerViolation {
         &META
     }
     fn interest(&self) -> Interest {
+        // A server packet matters only when it broke a statement.
         Interest::packets(
             Direction::ToClient,
             &[PacketType::Publish, PacketType::Pubrec, PacketType::Pubrel],
-        ) | Interest::packets(
-            Direction::ToServer,
-            &[
-                PacketType::Puback,
-                PacketType::Pubrec,
-                PacketType::Pubrel,
-                PacketType::Pubcomp,
-            ],
         )
+        .only_while(Condition::Violations)
+            | Interest::packets(
+                Direction::ToServer,
+                &[
+                    PacketType::Puback,
+                    PacketType::Pubrec,
+                    PacketType::Pubrel,
+                    PacketType::Pubcomp,
+                ],
+            )
     }
     fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
         let Some((dir, index, d)) = packet(event) else {

@@ -5,6 +5,7 @@
 //! `s3_1_connect_payload`.
 
 use super::common::{packet, pick, sending, version_of, ALL};
+use super::interest::Condition;
 use super::{Finding, Interest, Rule, RuleMeta};
 use crate::codec::{PacketType, Version, ViolationKind};
 use crate::event::{Event, Side};
@@ -88,7 +89,8 @@ impl Rule for ClientPacketsWellFormed {
         &CLIENT_META
     }
     fn interest(&self) -> Interest {
-        Interest::all_packets(sending(CLIENT_META.actor))
+        // Only a packet with violations has anything to judge.
+        Interest::all_packets(sending(CLIENT_META.actor)).only_while(Condition::Violations)
     }
     fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
         judge(&CLIENT_META, event, session, out);
@@ -100,7 +102,7 @@ impl Rule for ServerPacketsWellFormed {
         &SERVER_META
     }
     fn interest(&self) -> Interest {
-        Interest::all_packets(sending(SERVER_META.actor))
+        Interest::all_packets(sending(SERVER_META.actor)).only_while(Condition::Violations)
     }
     fn observe(&mut self, event: &Event, session: &Session, out: &mut Vec<Finding>) {
         judge(&SERVER_META, event, session, out);

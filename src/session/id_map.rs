@@ -2,7 +2,8 @@
 //! has in use at a time: a sorted vector while small (no allocation per
 //! insert or removal once it has grown), a B-tree beyond that, so that a
 //! connection with very many identifiers in use stays cheap. It iterates in
-//! identifier order either way.
+//! identifier order either way. Its operations are small and asked per
+//! packet by the session and several rules: they are inline.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -32,6 +33,7 @@ impl<V> IdMap<V> {
         Self::default()
     }
 
+    #[inline]
     pub fn get(&self, id: &u16) -> Option<&V> {
         match &self.0 {
             Repr::Small(v) => v
@@ -42,6 +44,7 @@ impl<V> IdMap<V> {
         }
     }
 
+    #[inline]
     pub fn get_mut(&mut self, id: &u16) -> Option<&mut V> {
         match &mut self.0 {
             Repr::Small(v) => match v.binary_search_by_key(id, |(k, _)| *k) {
@@ -52,11 +55,13 @@ impl<V> IdMap<V> {
         }
     }
 
+    #[inline]
     pub fn contains_key(&self, id: &u16) -> bool {
         self.get(id).is_some()
     }
 
     /// Move to a B-tree before a new identifier would overfill the vector.
+    #[inline]
     fn make_room(&mut self, id: u16) {
         if let Repr::Small(v) = &mut self.0 {
             if v.len() >= SMALL && v.binary_search_by_key(&id, |(k, _)| *k).is_err() {
@@ -66,6 +71,7 @@ impl<V> IdMap<V> {
     }
 
     /// Set `id` to `value`; the previous value, if any.
+    #[inline]
     pub fn insert(&mut self, id: u16, value: V) -> Option<V> {
         self.make_room(id);
         match &mut self.0 {
@@ -81,6 +87,7 @@ impl<V> IdMap<V> {
     }
 
     /// The value of `id`, inserting `make()` first if there is none.
+    #[inline]
     pub fn get_or_insert_with(&mut self, id: u16, make: impl FnOnce() -> V) -> &mut V {
         self.make_room(id);
         match &mut self.0 {
@@ -99,8 +106,11 @@ impl<V> IdMap<V> {
     }
 
     /// Remove `id`; its value, if it was there.
+    #[inline]
     pub fn remove(&mut self, id: &u16) -> Option<V> {
         match &mut self.0 {
+            // Often asked of an empty map (a flow's spare acknowledgements).
+            Repr::Small(v) if v.is_empty() => None,
             Repr::Small(v) => v
                 .binary_search_by_key(id, |(k, _)| *k)
                 .ok()
@@ -115,6 +125,7 @@ impl<V> IdMap<V> {
         }
     }
 
+    #[inline]
     pub fn len(&self) -> usize {
         match &self.0 {
             Repr::Small(v) => v.len(),
@@ -122,6 +133,7 @@ impl<V> IdMap<V> {
         }
     }
 
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

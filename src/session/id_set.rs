@@ -34,10 +34,12 @@ impl IdSet {
     }
 
     /// Where block `number` is in `blocks`, or where it would go.
+    #[inline]
     fn find(&self, number: u8) -> Result<usize, usize> {
         self.blocks.binary_search_by_key(&number, |(n, _)| *n)
     }
 
+    #[inline]
     pub fn contains(&self, id: u16) -> bool {
         let (b, w, bit) = place(id);
         self.find(b).is_ok_and(|i| self.blocks[i].1[w] & bit != 0)
@@ -70,10 +72,12 @@ impl IdSet {
         had
     }
 
+    #[inline]
     pub fn len(&self) -> usize {
         self.len
     }
 
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

@@ -31,6 +31,9 @@ fn reason_and_properties(r: &mut Reader<'_>, place: Place) -> (Option<u8>, Prope
     (code, decode_properties(r, place))
 }
 
+/// Inline in the body dispatch, as `decode_publish`: the common
+/// acknowledgements are built in place.
+#[inline]
 pub(crate) fn decode_ack(r: &mut Reader<'_>, v5: bool) -> Ack {
     let packet_id = packet_id(r).unwrap_or(0);
     let (reason_code, properties) = if v5 {

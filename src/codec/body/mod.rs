@@ -15,6 +15,7 @@ use super::wire::{header_flags, is_reserved_type, Reader};
 ///
 /// Reports reserved types and wrong fixed-header flags at offset 0, then
 /// trailing bytes after the last field.
+#[inline]
 pub(crate) fn decode_body(first_byte: u8, version: Version, r: &mut Reader<'_>) -> Packet {
     let t = PacketType::from_nibble(first_byte >> 4);
     let flags = first_byte & 0x0f;

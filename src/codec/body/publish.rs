@@ -9,6 +9,9 @@ use super::super::property_wire::{decode_properties, encode_properties, Place};
 use super::super::wire::{put_text, put_u16, Reader};
 use super::ack::packet_id;
 
+/// Inline in the body dispatch: the PUBLISH is then built where the packet
+/// goes instead of being moved there.
+#[inline]
 pub(crate) fn decode_publish(r: &mut Reader<'_>, flags: u8, v5: bool) -> Publish {
     let mut p = Publish {
         dup: flags & 0x08 != 0,
