@@ -6,6 +6,7 @@
 //! The session is updated by [`Session::apply`] after the rules have seen an
 //! event, so a rule always sees the state *before* the packet it judges.
 
+mod content;
 mod id_map;
 mod id_set;
 
@@ -18,6 +19,7 @@ use crate::codec::properties::id as prop;
 use crate::codec::{Connect, Packet, Publish, Text, Value, Version};
 use crate::event::{ClosedBy, Direction, Event, EventKind};
 
+pub use content::content_hash;
 pub use id_map::IdMap;
 pub use id_set::IdSet;
 
@@ -56,8 +58,8 @@ pub enum Stage {
 pub struct InFlight {
     pub qos: u8,
     pub stage: Stage,
-    pub topic: Text,
-    pub payload: Bytes,
+    /// [`content_hash`] of its topic (an alias resolved) and payload.
+    pub content: u64,
     /// Packet index of the PUBLISH.
     pub index: u32,
     /// How many times it was sent (re-sends each deserve an answer).
@@ -276,7 +278,7 @@ impl Session {
         }
         let f = self.inflight(dir).get(&id)?;
         let topic = self.publish_topic(dir, p).unwrap_or(&p.topic);
-        if f.qos == p.qos && f.topic == *topic && f.payload == p.payload {
+        if f.qos == p.qos && f.content == content_hash(topic.as_bytes(), &p.payload) {
             Some(Reuse::Resend)
         } else {
             Some(Reuse::NewMessage {
@@ -324,7 +326,7 @@ impl Session {
                 if let Some(v) = Version::from_level(c.protocol_level) {
                     self.version = v;
                 }
-                self.connect = Some(Connect::clone(c));
+                self.connect = Some(c.detached());
                 if self.phase == Phase::AwaitConnect {
                     self.phase = Phase::AwaitConnack;
                 }
@@ -397,7 +399,7 @@ impl Session {
                 let filters = s
                     .filters
                     .iter()
-                    .map(|f| (f.filter.clone(), f.qos()))
+                    .map(|f| (f.filter.detached(), f.qos()))
                     .collect();
                 let entry =
                     self.pending_subscribes
@@ -411,9 +413,9 @@ impl Session {
                     entry.clean = false;
                 }
                 for f in &s.filters {
-                    self.ever_subscribed
-                        .entry(f.filter.0.clone())
-                        .or_insert(None);
+                    if !self.ever_subscribed.contains_key(f.filter.as_bytes()) {
+                        self.ever_subscribed.insert(f.filter.detached().0, None);
+                    }
                 }
             }
             (ToClient, Packet::Suback(s)) => {
@@ -437,7 +439,7 @@ impl Session {
             (ToServer, Packet::Unsubscribe(u)) => {
                 self.pending_unsubscribes
                     .get_or_insert_with(u.packet_id, || PendingUnsubscribe {
-                        filters: u.filters.clone(),
+                        filters: u.filters.iter().map(Text::detached).collect(),
                         copies: 0,
                     })
                     .copies += 1;
@@ -464,7 +466,7 @@ impl Session {
     fn apply_publish(&mut self, dir: Direction, index: u32, p: &Publish) {
         if let Some(Value::U16(a)) = p.properties.get(prop::TOPIC_ALIAS) {
             if !p.topic.is_empty() {
-                self.aliases[dir_slot(dir)].insert(*a, p.topic.clone());
+                self.aliases[dir_slot(dir)].insert(*a, p.topic.detached());
             }
         }
         let (Some(id), 1 | 2) = (p.packet_id, p.qos) else {
@@ -476,7 +478,8 @@ impl Session {
             Stage::AwaitPubrec
         };
         let resend = self.reuse_of(dir, p) == Some(Reuse::Resend);
-        let topic = self.publish_topic(dir, p).unwrap_or(&p.topic).clone();
+        let topic = self.publish_topic(dir, p).unwrap_or(&p.topic);
+        let content = content_hash(topic.as_bytes(), &p.payload);
         // A new message under this id: earlier spare PUBACKs no longer apply.
         if !resend {
             self.spare_pubacks[dir_slot(other(dir))].remove(&id);
@@ -494,8 +497,7 @@ impl Session {
             InFlight {
                 qos: p.qos,
                 stage,
-                topic,
-                payload: p.payload.clone(),
+                content,
                 index,
                 copies: 1,
             },

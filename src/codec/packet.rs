@@ -262,6 +262,30 @@ impl Default for Connect {
 }
 
 impl Connect {
+    /// A copy whose byte fields have buffers of their own (see
+    /// [`Text::detached`]): a session keeps its CONNECT for the whole
+    /// connection.
+    pub fn detached(&self) -> Connect {
+        Connect {
+            protocol_name: self.protocol_name.detached(),
+            protocol_level: self.protocol_level,
+            flags: self.flags,
+            clean_session: self.clean_session,
+            keep_alive: self.keep_alive,
+            properties: self.properties.detached(),
+            client_id: self.client_id.detached(),
+            will: self.will.as_ref().map(|w| Will {
+                properties: w.properties.detached(),
+                topic: w.topic.detached(),
+                payload: Bytes::copy_from_slice(&w.payload),
+                qos: w.qos,
+                retain: w.retain,
+            }),
+            username: self.username.as_ref().map(Text::detached),
+            password: self.password.as_deref().map(Bytes::copy_from_slice),
+        }
+    }
+
     /// Connect flags computed from the named fields (bit 0, reserved, is 0).
     pub fn computed_flags(&self) -> u8 {
         let mut f = 0u8;

@@ -38,6 +38,26 @@ impl Properties {
         self.0.is_empty()
     }
 
+    /// A copy whose strings and binary values have buffers of their own
+    /// (see [`Text::detached`]).
+    pub fn detached(&self) -> Properties {
+        let value = |v: &Value| match v {
+            Value::Str(t) => Value::Str(t.detached()),
+            Value::Binary(b) => Value::Binary(Bytes::copy_from_slice(b)),
+            Value::Pair(k, v) => Value::Pair(k.detached(), v.detached()),
+            other => other.clone(),
+        };
+        Properties(
+            self.0
+                .iter()
+                .map(|p| Property {
+                    id: p.id,
+                    value: value(&p.value),
+                })
+                .collect(),
+        )
+    }
+
     /// First property with this identifier.
     pub fn get(&self, id: u8) -> Option<&Value> {
         self.0.iter().find(|p| p.id == id).map(|p| &p.value)

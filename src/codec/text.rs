@@ -25,6 +25,12 @@ impl Text {
         String::from_utf8_lossy(&self.0)
     }
 
+    /// A copy in a buffer of its own: what outlives its packet keeps this,
+    /// so that it does not hold on to the buffer the packet was read from.
+    pub fn detached(&self) -> Text {
+        Text(Bytes::copy_from_slice(&self.0))
+    }
+
     /// Length in bytes.
     pub fn len(&self) -> usize {
         self.0.len()

@@ -7,7 +7,7 @@ use super::common::{id_list, own_publish, packet, pick, sending, ALL};
 use super::{Finding, Interest, Rule, RuleMeta};
 use crate::codec::{Packet, PacketType, Version};
 use crate::event::{Direction, Event, Side};
-use crate::session::{other, Reuse, Session};
+use crate::session::{content_hash, other, Reuse, Session};
 
 static ACK_CLIENT: RuleMeta = RuleMeta {
     name: "client-ack-refers-to-inflight",
@@ -349,10 +349,11 @@ impl Rule for ClientResendKeepsPacketId {
             return;
         }
         let topic = session.publish_topic(dir, p).unwrap_or(&p.topic);
+        let content = content_hash(topic.as_bytes(), &p.payload);
         let original = session
             .inflight(dir)
             .iter()
-            .find(|(_, f)| f.qos == p.qos && f.topic == *topic && f.payload == p.payload);
+            .find(|(_, f)| f.qos == p.qos && f.content == content);
         if let Some((first_id, f)) = original {
             out.push(Finding::new(
                 &RESEND_ID_META,

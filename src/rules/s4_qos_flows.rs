@@ -5,13 +5,12 @@
 //! judged here.
 
 use rustc_hash::FxHashMap;
-use std::hash::{Hash, Hasher};
 
 use super::common::{packet, pick, sending, unreliable_for, ALL};
 use super::{Finding, Interest, Rule, RuleMeta};
 use crate::codec::{Packet, PacketType, Version};
 use crate::event::{Direction, Event, Side};
-use crate::session::{other, Session, Stage};
+use crate::session::{content_hash, other, Session, Stage};
 
 static SERVER_META: RuleMeta = RuleMeta {
     name: "server-ack-type-matches-qos",
@@ -120,16 +119,8 @@ static SENDER_META: RuleMeta = RuleMeta {
 /// client released on this connection, whether or not PUBCOMP came back).
 #[derive(Default)]
 pub struct ClientQos2SenderFlow {
-    /// Released messages: packet id → hash of topic and payload.
+    /// Released messages: packet id → [`content_hash`] of topic and payload.
     released: FxHashMap<u16, u64>,
-}
-
-fn content_hash(topic: &[u8], payload: &[u8]) -> u64 {
-    // Fx is cheap on the hot path; 64 bits make a chance collision negligible.
-    let mut h = rustc_hash::FxHasher::default();
-    topic.hash(&mut h);
-    payload.hash(&mut h);
-    h.finish()
 }
 
 impl Rule for ClientQos2SenderFlow {
@@ -158,8 +149,7 @@ impl Rule for ClientQos2SenderFlow {
                 if f.qos != 2 {
                     return;
                 }
-                self.released
-                    .insert(a.packet_id, content_hash(f.topic.as_bytes(), &f.payload));
+                self.released.insert(a.packet_id, f.content);
                 if f.stage == Stage::AwaitPubrec {
                     out.push(Finding::with_statement(
                         &SENDER_META,
