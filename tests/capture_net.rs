@@ -26,6 +26,7 @@ fn frame(linktype: u16, data: &[u8]) -> Frame<'_> {
         linktype,
         interface: 0,
         data,
+        shared: None,
         orig_len: data.len() as u32,
     }
 }

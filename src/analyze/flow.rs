@@ -7,6 +7,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use bytes::Bytes;
+
 use crate::capture::{At, Endpoint};
 use crate::codec::{self, FrameError, Framed, Framer, Packet, Version};
 use crate::event::{ClosedBy, Direction, Event, EventKind};
@@ -188,6 +190,13 @@ impl MqttFlow {
 
     /// In-order bytes from one endpoint.
     pub fn data(&mut self, from: Endpoint, bytes: &[u8], at: At) {
+        self.shared_data(from, bytes, None, at);
+    }
+
+    /// In-order bytes from one endpoint that lie in `shared` (the reader's
+    /// buffer), if given: whole packets among them are decoded from slices
+    /// of it rather than from copies.
+    pub fn shared_data(&mut self, from: Endpoint, bytes: &[u8], shared: Option<&Bytes>, at: At) {
         self.last = at;
         let dir = self.dir(from);
         let h = dir_index(dir);
@@ -195,7 +204,7 @@ impl MqttFlow {
             self.first_captured(dir);
         }
         if self.halves[h].ws.is_none() {
-            return self.stream(dir, bytes, at);
+            return self.stream(dir, bytes, shared, at);
         }
         self.websocket_data(dir, bytes, at);
     }
@@ -230,7 +239,7 @@ impl MqttFlow {
     /// What the WebSocket layer of `dir` found.
     fn websocket_piece(&mut self, dir: Direction, piece: ws::Piece<'_>, at: At) {
         match piece {
-            ws::Piece::Mqtt(bytes) => self.stream(dir, bytes, at),
+            ws::Piece::Mqtt(bytes) => self.stream(dir, bytes, None, at),
             ws::Piece::Text(len) => {
                 // MQTT bytes travel in binary frames only (MQTT-6.0.0-1).
                 let offset = self.halves[dir_index(dir)].framer.offset();
@@ -284,7 +293,7 @@ impl MqttFlow {
     /// In-order MQTT bytes from one direction (inlined into both callers:
     /// plain flows call it for every segment).
     #[inline(always)]
-    fn stream(&mut self, dir: Direction, bytes: &[u8], at: At) {
+    fn stream(&mut self, dir: Direction, bytes: &[u8], shared: Option<&Bytes>, at: At) {
         let h = dir_index(dir);
         let mut bytes = bytes;
         if self.halves[h].skip > 0 {
@@ -323,7 +332,17 @@ impl MqttFlow {
                 }
             }
         } else {
-            self.halves[h].framer.push(bytes);
+            let mut rest = bytes;
+            if let Some(shared) = shared {
+                // Whole packets are taken in place: a slice of the buffer
+                // each; only a packet cut by the end of `bytes` is copied.
+                while let Some(n) = self.halves[h].framer.whole(rest) {
+                    let (packet, after) = rest.split_at(n);
+                    rest = after;
+                    self.packet(dir, slice_of(shared, packet), at);
+                }
+            }
+            self.halves[h].framer.push(rest);
         }
         while let Some(frame) = self.halves[h].framer.next_frame() {
             match frame {
@@ -650,6 +669,16 @@ fn without_statement(kind: &codec::ViolationKind) -> Option<String> {
         K::UnknownProtocolName => "unknown protocol name".into(),
         _ => return None,
     })
+}
+
+/// `part` (which lies in `shared`) as a slice of `shared`, or a copy if it
+/// does not lie there after all.
+fn slice_of(shared: &Bytes, part: &[u8]) -> Bytes {
+    let start = (part.as_ptr() as usize).wrapping_sub(shared.as_ptr() as usize);
+    match start.checked_add(part.len()) {
+        Some(end) if end <= shared.len() => shared.slice(start..end),
+        _ => Bytes::copy_from_slice(part),
+    }
 }
 
 /// Who closed, in MQTT roles, from the TCP endpoint that did.

@@ -7,6 +7,8 @@ pub mod flow;
 pub mod junit;
 pub mod model;
 pub mod resync;
+#[cfg(test)]
+mod tests;
 pub mod text;
 pub mod tls_report;
 pub mod ws;
@@ -566,6 +568,22 @@ impl StreamSink for Sink<'_> {
         self.with_flow(flow, |s| match s {
             State::Pending(p) => p.held.push((from, Held::Data(bytes.to_vec()), at)),
             State::Mqtt(m) => m.data(from, bytes, at),
+            State::Tls(t) => t.data(from, bytes, at),
+            State::Other => {}
+        });
+    }
+
+    fn shared_data(
+        &mut self,
+        flow: FlowId,
+        from: Endpoint,
+        bytes: &[u8],
+        shared: &bytes::Bytes,
+        at: At,
+    ) {
+        self.with_flow(flow, |s| match s {
+            State::Pending(p) => p.held.push((from, Held::Data(bytes.to_vec()), at)),
+            State::Mqtt(m) => m.shared_data(from, bytes, Some(shared), at),
             State::Tls(t) => t.data(from, bytes, at),
             State::Other => {}
         });

@@ -20,6 +20,8 @@ pub mod tls;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use bytes::Bytes;
+
 /// One captured frame, borrowed from the reader's buffer.
 #[derive(Debug, Clone, Copy)]
 pub struct Frame<'a> {
@@ -33,6 +35,9 @@ pub struct Frame<'a> {
     pub interface: u32,
     /// The captured bytes (possibly shorter than `orig_len`).
     pub data: &'a [u8],
+    /// The reader's buffer that holds `data`, when it can be shared: bytes
+    /// taken from the frame are then a slice of it, not a copy.
+    pub shared: Option<&'a Bytes>,
     /// Length on the wire.
     pub orig_len: u32,
 }
@@ -59,6 +64,8 @@ pub struct Segment<'a> {
     pub payload: &'a [u8],
     /// Payload bytes the segment carried but the capture did not keep.
     pub missing: u32,
+    /// The reader's buffer that holds `payload`, if it can be shared.
+    pub shared: Option<&'a Bytes>,
 }
 
 /// Where a frame's bytes come from, for messages.
@@ -88,6 +95,12 @@ pub trait StreamSink {
     fn opened(&mut self, flow: FlowId, a: SocketAddr, b: SocketAddr, syn_seen: bool, at: At);
     /// In-order bytes from `from`.
     fn data(&mut self, flow: FlowId, from: Endpoint, bytes: &[u8], at: At);
+    /// In-order bytes from `from` that lie in `shared` (the reader's
+    /// buffer): a sink may keep slices of `shared` instead of copies.
+    fn shared_data(&mut self, flow: FlowId, from: Endpoint, bytes: &[u8], shared: &Bytes, at: At) {
+        let _ = shared;
+        self.data(flow, from, bytes, at);
+    }
     /// `len` bytes from `from` are missing (never captured); the stream
     /// continues after them.
     fn gap(&mut self, flow: FlowId, from: Endpoint, len: u64, at: At);

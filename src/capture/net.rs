@@ -47,6 +47,18 @@ pub mod linktype {
 
 /// Slice one frame.
 pub fn slice<'a>(frame: &Frame<'a>) -> Sliced<'a> {
+    match by_link(frame) {
+        // The payload lies in the frame's bytes, so in their buffer.
+        Sliced::Tcp(seg) => Sliced::Tcp(Segment {
+            shared: frame.shared,
+            ..seg
+        }),
+        other => other,
+    }
+}
+
+/// Slice one frame by its link type.
+fn by_link<'a>(frame: &Frame<'a>) -> Sliced<'a> {
     let d = frame.data;
     match frame.linktype {
         linktype::ETHERNET => match (d.get(12..14), d.get(14..)) {
@@ -175,6 +187,7 @@ fn plain_ipv4_tcp(d: &[u8]) -> Option<Segment<'_>> {
         },
         payload: &t[header_len..],
         missing: 0,
+        shared: None,
     })
 }
 
@@ -241,6 +254,7 @@ fn tcp(ip: LaxIpSlice<'_>) -> Sliced<'_> {
         },
         payload: data,
         missing: u32::try_from(missing).unwrap_or(u32::MAX),
+        shared: None,
     })
 }
 

@@ -11,16 +11,17 @@ use std::cell::RefCell;
 use std::io::{self, Read};
 use std::rc::Rc;
 
-use pcap_parser::traits::PcapReaderIterator;
-use pcap_parser::{LegacyPcapReader, PcapError, PcapNGReader};
+use pcap_parser::PcapError;
 
 use super::Frame;
 
 mod blocks;
 mod compressed;
 mod time;
+pub(crate) mod window;
 
 use blocks::State;
+use window::Window;
 
 /// Initial buffer size.
 pub const START_BUFFER: usize = 1 << 20;
@@ -129,18 +130,12 @@ fn read_stream<R: Read>(
         inner: io::Cursor::new(head.to_vec()).chain(input),
         failure: Rc::clone(&failure),
     };
-    let reader: Result<Box<dyn PcapReaderIterator + '_>, PcapError<&[u8]>> = if pcapng {
-        PcapNGReader::new(START_BUFFER, source).map(|r| Box::new(r) as Box<dyn PcapReaderIterator>)
-    } else {
-        LegacyPcapReader::new(START_BUFFER, source)
-            .map(|r| Box::new(r) as Box<dyn PcapReaderIterator>)
-    };
     let kind = if pcapng {
         "pcapng section header"
     } else {
         "pcap file header"
     };
-    let mut reader = match reader {
+    let mut reader = match Window::new(START_BUFFER, source, pcapng) {
         Ok(r) => r,
         Err(PcapError::ReadError) => return Err(io_failure(&failure)),
         Err(PcapError::Incomplete(_)) | Err(PcapError::Eof) => {
@@ -155,22 +150,26 @@ fn read_stream<R: Read>(
     loop {
         if pcapng {
             // Plain EPBs (the bulk of a file) skip pcap-parser's generic path.
-            if let Some(n) = state.plain_epb(reader.data(), on_frame) {
-                reader.consume_noshift(n);
+            if let Some(n) = state.plain_epb(reader.data(), reader.chunk(), on_frame) {
+                reader.consume(n);
                 continue;
             }
         }
-        let step = match reader.next() {
-            Ok((n, block)) => {
-                state.block(&block, on_frame);
-                Step::Consume(n)
+        let step = {
+            // Dropped before a refill, which reuses the buffer if unshared.
+            let shared = reader.chunk().clone();
+            match reader.next() {
+                Ok((n, block)) => {
+                    state.block(&block, &shared, on_frame);
+                    Step::Consume(n)
+                }
+                Err(PcapError::Eof) => Step::Stop,
+                Err(PcapError::Incomplete(_)) => Step::Refill,
+                Err(PcapError::BufferTooSmall) => Step::Grow,
+                Err(PcapError::UnexpectedEof) => Step::Truncated,
+                Err(PcapError::ReadError) => return Err(io_failure(&failure)),
+                Err(_) => Step::Damaged,
             }
-            Err(PcapError::Eof) => Step::Stop,
-            Err(PcapError::Incomplete(_)) => Step::Refill,
-            Err(PcapError::BufferTooSmall) => Step::Grow,
-            Err(PcapError::UnexpectedEof) => Step::Truncated,
-            Err(PcapError::ReadError) => return Err(io_failure(&failure)),
-            Err(_) => Step::Damaged,
         };
         // pcap-parser asks for more bytes when a field inside a complete
         // block is inconsistent (e.g. a captured length past the block end).
@@ -182,20 +181,20 @@ fn read_stream<R: Read>(
         };
         match step {
             // No shift here: `refill` moves the unread tail once the buffer runs dry.
-            Step::Consume(n) => reader.consume_noshift(n),
+            Step::Consume(n) => reader.consume(n),
             Step::Stop => break,
             Step::Refill => {
                 let before = reader.data().len();
                 if reader.refill().is_err() {
                     return Err(io_failure(&failure));
                 }
-                let stuck = reader.data().len() == before && !reader.reader_exhausted();
-                if stuck && !grow(&mut *reader, pcapng, &mut capacity, &mut state) {
+                let stuck = reader.data().len() == before && !reader.exhausted();
+                if stuck && !grow(&mut reader, pcapng, &mut capacity, &mut state) {
                     break;
                 }
             }
             Step::Grow => {
-                if !grow(&mut *reader, pcapng, &mut capacity, &mut state) {
+                if !grow(&mut reader, pcapng, &mut capacity, &mut state) {
                     break;
                 }
                 if reader.refill().is_err() {
@@ -208,7 +207,7 @@ fn read_stream<R: Read>(
                 break;
             }
             Step::Damaged => match state.damaged(pcapng, reader.data()) {
-                Some(n) => reader.consume_noshift(n),
+                Some(n) => reader.consume(n),
                 None => break,
             },
         }
@@ -227,8 +226,8 @@ enum Step {
 
 /// Grow the buffer for the next block, or give up (with a notice) past
 /// [`MAX_BUFFER`] or for an absurd length.
-fn grow(
-    reader: &mut dyn PcapReaderIterator,
+fn grow<R: Read>(
+    reader: &mut Window<R>,
     pcapng: bool,
     capacity: &mut usize,
     state: &mut State,

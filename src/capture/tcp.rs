@@ -222,14 +222,7 @@ impl Reassembler {
             from,
             at,
         };
-        half.segment(
-            seg.seq,
-            seg.flags.syn,
-            seg.payload,
-            seg.missing,
-            seg.flags.fin,
-            &mut out,
-        );
+        half.segment(seg, &mut out);
         if seg.flags.rst {
             if let Some(flow) = self.flows.remove(&key) {
                 Self::end(flow, Some(from), at, sink);

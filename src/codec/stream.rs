@@ -96,6 +96,25 @@ impl Framer {
         self.buf.extend_from_slice(data);
     }
 
+    /// With nothing buffered, the length of the whole packet `data` starts
+    /// with, taken as framed (the caller keeps the bytes); None when `data`
+    /// does not start with a whole, framable packet, which `push` then takes.
+    pub fn whole(&mut self, data: &[u8]) -> Option<usize> {
+        if !self.buf.is_empty() || self.broken {
+            return None;
+        }
+        let Length::Known { value, header_len } = peek_length(data) else {
+            return None;
+        };
+        let total = header_len as u64 + u64::from(value);
+        if total > u64::from(self.max_packet) || total > data.len() as u64 {
+            return None;
+        }
+        self.offset += total;
+        // total <= data.len() here, so the cast cannot truncate.
+        Some(total as usize)
+    }
+
     /// Bytes buffered but not yet framed.
     pub fn pending(&self) -> usize {
         self.buf.len()

@@ -70,6 +70,7 @@ pub fn seg<'a>(
         flags,
         payload,
         missing: 0,
+        shared: None,
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use pcap_parser::pcapng::{Block, OptionCode};
 use pcap_parser::{PcapBlockOwned, PcapHeader};
 
@@ -27,6 +28,17 @@ struct NgPacket<'a> {
     origlen: u32,
 }
 
+/// A packet of any block type, ready to become a frame.
+struct Packet<'a> {
+    interface: u32,
+    ts: Duration,
+    /// Captured bytes, inside `shared`.
+    data: &'a [u8],
+    shared: &'a Bytes,
+    caplen: u32,
+    origlen: u32,
+}
+
 /// One pcapng interface (or the pcap file's single one).
 #[derive(Debug, Clone, Copy)]
 struct Interface {
@@ -47,9 +59,11 @@ pub(super) struct State {
 }
 
 impl State {
+    /// One block parsed out of `shared` (the reader's buffer).
     pub(super) fn block(
         &mut self,
         block: &PcapBlockOwned<'_>,
+        shared: &Bytes,
         on_frame: &mut dyn FnMut(&Frame<'_>),
     ) {
         match block {
@@ -62,9 +76,17 @@ impl State {
                 let ts = Duration::from_secs(u64::from(b.ts_sec))
                     + Duration::from_nanos(u64::from(b.ts_usec) * (1_000_000_000 / iface.units));
                 let data = b.data;
-                self.deliver(number, iface, 0, ts, data, b.caplen, b.origlen, on_frame);
+                let packet = Packet {
+                    interface: 0,
+                    ts,
+                    data,
+                    shared,
+                    caplen: b.caplen,
+                    origlen: b.origlen,
+                };
+                self.deliver(number, iface, packet, on_frame);
             }
-            PcapBlockOwned::NG(block) => self.ng_block(block, on_frame),
+            PcapBlockOwned::NG(block) => self.ng_block(block, shared, on_frame),
         }
     }
 
@@ -84,7 +106,12 @@ impl State {
         self.big_endian = h.is_bigendian();
     }
 
-    fn ng_block(&mut self, block: &Block<'_>, on_frame: &mut dyn FnMut(&Frame<'_>)) {
+    fn ng_block(
+        &mut self,
+        block: &Block<'_>,
+        shared: &Bytes,
+        on_frame: &mut dyn FnMut(&Frame<'_>),
+    ) {
         match block {
             Block::SectionHeader(shb) => {
                 self.interfaces.clear();
@@ -134,7 +161,7 @@ impl State {
                     caplen: epb.caplen,
                     origlen: epb.origlen,
                 };
-                self.ng_packet(number, packet, on_frame);
+                self.ng_packet(number, packet, shared, on_frame);
             }
             Block::SimplePacket(spb) => {
                 let number = self.next_number();
@@ -145,18 +172,15 @@ impl State {
                 if iface.snaplen != 0 {
                     len = len.min(iface.snaplen as usize);
                 }
-                let data = &spb.data[..len];
-                let caplen = u32::try_from(len).unwrap_or(u32::MAX);
-                self.deliver(
-                    number,
-                    iface,
-                    0,
-                    Duration::ZERO,
-                    data,
-                    caplen,
-                    spb.origlen,
-                    on_frame,
-                );
+                let packet = Packet {
+                    interface: 0,
+                    ts: Duration::ZERO,
+                    data: &spb.data[..len],
+                    shared,
+                    caplen: u32::try_from(len).unwrap_or(u32::MAX),
+                    origlen: spb.origlen,
+                };
+                self.deliver(number, iface, packet, on_frame);
             }
             Block::Unknown(u) => {
                 let kind = if self.big_endian {
@@ -165,7 +189,7 @@ impl State {
                     u.block_type
                 };
                 if kind == OBSOLETE_PACKET {
-                    self.obsolete_packet(u.data, on_frame);
+                    self.obsolete_packet(u.data, shared, on_frame);
                 } else {
                     let after = self.stats.frames;
                     self.notice(
@@ -187,6 +211,7 @@ impl State {
     pub(super) fn plain_epb(
         &mut self,
         rest: &[u8],
+        shared: &Bytes,
         on_frame: &mut dyn FnMut(&Frame<'_>),
     ) -> Option<usize> {
         let h: &[u8; 28] = rest.get(..28)?.try_into().ok()?;
@@ -221,13 +246,19 @@ impl State {
             linktype: iface.linktype,
             interface: if_id,
             data,
+            shared: Some(shared),
             orig_len: origlen,
         });
         Some(len)
     }
 
     /// The pre-EPB packet block: interface u16, drops u16, ts high, ts low, caplen, len, data.
-    fn obsolete_packet(&mut self, body: &[u8], on_frame: &mut dyn FnMut(&Frame<'_>)) {
+    fn obsolete_packet(
+        &mut self,
+        body: &[u8],
+        shared: &Bytes,
+        on_frame: &mut dyn FnMut(&Frame<'_>),
+    ) {
         let number = self.next_number();
         let be = self.big_endian;
         let u16_at = |i: usize| {
@@ -254,35 +285,42 @@ impl State {
             caplen,
             origlen,
         };
-        self.ng_packet(number, packet, on_frame);
+        self.ng_packet(number, packet, shared, on_frame);
     }
 
     /// A pcapng packet (EPB or its obsolete predecessor): timed by its
     /// interface's resolution and delivered, or skipped with a notice when
     /// the interface is unknown.
-    fn ng_packet(&mut self, number: u64, p: NgPacket<'_>, on_frame: &mut dyn FnMut(&Frame<'_>)) {
+    fn ng_packet(
+        &mut self,
+        number: u64,
+        p: NgPacket<'_>,
+        shared: &Bytes,
+        on_frame: &mut dyn FnMut(&Frame<'_>),
+    ) {
         let Some(iface) = self.interface(p.if_id, number) else {
             return;
         };
-        let ts = ng_time(p.ts, iface.units, iface.offset);
-        let (caplen, origlen) = (p.caplen, p.origlen);
-        self.deliver(
-            number, iface, p.if_id, ts, p.data, caplen, origlen, on_frame,
-        );
+        let packet = Packet {
+            interface: p.if_id,
+            ts: ng_time(p.ts, iface.units, iface.offset),
+            data: p.data,
+            shared,
+            caplen: p.caplen,
+            origlen: p.origlen,
+        };
+        self.deliver(number, iface, packet, on_frame);
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// A packet's frame, after the notices its lengths deserve.
     fn deliver(
         &mut self,
         number: u64,
         iface: Interface,
-        interface: u32,
-        ts: Duration,
-        data: &[u8],
-        caplen: u32,
-        orig_len: u32,
+        p: Packet<'_>,
         on_frame: &mut dyn FnMut(&Frame<'_>),
     ) {
+        let (caplen, orig_len) = (p.caplen, p.origlen);
         if iface.snaplen != 0 && caplen > iface.snaplen {
             let snap = iface.snaplen;
             self.notice(
@@ -296,13 +334,14 @@ impl State {
                 format!("captured length {caplen} exceeds the original length {orig_len}"),
             );
         }
-        self.stats.bytes += data.len() as u64;
+        self.stats.bytes += p.data.len() as u64;
         on_frame(&Frame {
             number,
-            ts,
+            ts: p.ts,
             linktype: iface.linktype,
-            interface,
-            data,
+            interface: p.interface,
+            data: p.data,
+            shared: Some(p.shared),
             orig_len,
         });
     }

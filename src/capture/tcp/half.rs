@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::capture::{At, Endpoint, FlowId, StreamSink};
+use bytes::Bytes;
+
+use crate::capture::{At, Endpoint, FlowId, Segment, StreamSink};
 
 /// Where a half's output goes.
 pub(super) struct Out<'s> {
@@ -18,6 +20,16 @@ impl Out<'_> {
     fn data(&mut self, bytes: &[u8]) {
         if !bytes.is_empty() {
             self.sink.data(self.flow, self.from, bytes, self.at);
+        }
+    }
+
+    /// Bytes that lie in `shared`, when they do.
+    fn data_in(&mut self, bytes: &[u8], shared: Option<&Bytes>) {
+        match shared {
+            Some(shared) if !bytes.is_empty() => self
+                .sink
+                .shared_data(self.flow, self.from, bytes, shared, self.at),
+            _ => self.data(bytes),
         }
     }
 
@@ -107,16 +119,11 @@ impl Half {
         i128::from(self.next) + i128::from(diff)
     }
 
-    /// A segment's payload (`missing` more bytes were not captured), and its FIN.
-    pub(super) fn segment(
-        &mut self,
-        seq: u32,
-        syn: bool,
-        payload: &[u8],
-        missing: u32,
-        fin: bool,
-        out: &mut Out<'_>,
-    ) {
+    /// A segment of this direction: its payload (and the bytes it carried
+    /// that were not captured), and its FIN.
+    pub(super) fn segment(&mut self, seg: &Segment<'_>, out: &mut Out<'_>) {
+        let (seq, syn, fin) = (seg.seq, seg.flags.syn, seg.flags.fin);
+        let (payload, missing) = (seg.payload, seg.missing);
         let start = self.offset(seq) + i128::from(syn);
         let len = payload.len() as u64 + u64::from(missing);
         if fin && self.fin_at.is_none() {
@@ -137,7 +144,7 @@ impl Half {
         if start == self.next && self.pending.is_empty() {
             // Fast path: in order, nothing buffered.
             let data = payload.get(skip..).unwrap_or_default();
-            out.data(data);
+            out.data_in(data, seg.shared);
             self.next += data.len() as u64;
             let lost = (end as u64).saturating_sub(self.next);
             if lost > 0 {
