@@ -93,6 +93,12 @@ impl Framer {
 
     /// Add bytes received.
     pub fn push(&mut self, data: &[u8]) {
+        if self.buf.is_empty() && !data.is_empty() {
+            // Start again at the front of the buffer (still in cache) once
+            // no packet framed from it is alive: asking for more than is
+            // left makes `try_reclaim` look, and it never allocates.
+            let _ = self.buf.try_reclaim(self.buf.capacity() + 1);
+        }
         self.buf.extend_from_slice(data);
     }
 
