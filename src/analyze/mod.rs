@@ -221,8 +221,10 @@ struct TlsFlow {
     tls: crate::capture::tls::TlsObserver,
 }
 
+/// Small (16 bytes), so that the table of flows stays in cache: it is
+/// looked up for every segment.
 enum State {
-    Pending(Pending),
+    Pending(Box<Pending>),
     Mqtt(Box<MqttFlow>),
     Tls(Box<TlsFlow>),
     Other,
@@ -332,7 +334,7 @@ impl<'c> Sink<'c> {
     }
 
     /// Decide what a pending flow is, once its first bytes (or an event) tell.
-    fn classify(&mut self, p: Pending, force: bool) -> Result<State, Pending> {
+    fn classify(&mut self, p: Box<Pending>, force: bool) -> Result<State, Box<Pending>> {
         let first_from = p.first_speaker();
         let first_bytes: Vec<u8> = first_from
             .map(|from| p.intact(from).flatten().copied().take(16).collect())
@@ -370,7 +372,7 @@ impl<'c> Sink<'c> {
                         client_end: from,
                         from: "websocket",
                     };
-                    return Ok(self.mqtt_flow(p, roles, true));
+                    return Ok(self.mqtt_flow(*p, roles, true));
                 }
                 _ => {}
             }
@@ -442,7 +444,7 @@ impl<'c> Sink<'c> {
             self.other_flows += 1;
             return Ok(State::Other);
         };
-        Ok(self.mqtt_flow(p, roles, false))
+        Ok(self.mqtt_flow(*p, roles, false))
     }
 
     /// An MQTT flow (over WebSocket when `websocket`) from a pending one.
@@ -553,14 +555,14 @@ impl StreamSink for Sink<'_> {
         self.next_number += 1;
         self.flows.insert(
             flow,
-            State::Pending(Pending {
+            State::Pending(Box::new(Pending {
                 number,
                 a,
                 b,
                 syn_seen,
                 first: at,
                 held: Vec::new(),
-            }),
+            })),
         );
     }
 
