@@ -4,8 +4,6 @@
 //! never re-sends a PUBLISH it has released. Missing acknowledgements are not
 //! judged here.
 
-use rustc_hash::FxHashMap;
-
 use super::common::{packet, pick, sending, unreliable_for, ALL};
 use super::{Finding, Interest, Rule, RuleMeta};
 use crate::codec::{Packet, PacketType, Version};
@@ -119,8 +117,48 @@ static SENDER_META: RuleMeta = RuleMeta {
 /// client released on this connection, whether or not PUBCOMP came back).
 #[derive(Default)]
 pub struct ClientQos2SenderFlow {
-    /// Released messages: packet id → [`content_hash`] of topic and payload.
-    released: FxHashMap<u16, u64>,
+    released: Released,
+}
+
+/// Slots of [`Released`].
+const RELEASED_SLOTS: usize = 256;
+
+/// The messages the client released, by packet id → [`content_hash`] of
+/// topic and payload: one slot per id modulo [`RELEASED_SLOTS`], so that
+/// memory stays at 4 KiB however many ids a long connection goes through,
+/// and every update touches one slot. A release is forgotten when a later
+/// one takes its slot (256 ids further on, with ids given in turn): a
+/// re-send that late is not judged.
+#[derive(Default)]
+struct Released(Option<Box<[(u32, u64); RELEASED_SLOTS]>>);
+
+impl Released {
+    const EMPTY: (u32, u64) = (u32::MAX, 0);
+
+    fn insert(&mut self, id: u16, hash: u64) {
+        let slots = self
+            .0
+            .get_or_insert_with(|| Box::new([Self::EMPTY; RELEASED_SLOTS]));
+        slots[usize::from(id) % RELEASED_SLOTS] = (u32::from(id), hash);
+    }
+
+    fn get(&self, id: u16) -> Option<u64> {
+        let (held, hash) = self.0.as_ref()?[usize::from(id) % RELEASED_SLOTS];
+        (held == u32::from(id)).then_some(hash)
+    }
+
+    fn remove(&mut self, id: u16) {
+        if let Some(slots) = self.0.as_mut() {
+            let slot = &mut slots[usize::from(id) % RELEASED_SLOTS];
+            if slot.0 == u32::from(id) {
+                *slot = Self::EMPTY;
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        self.0 = None;
+    }
 }
 
 impl Rule for ClientQos2SenderFlow {
@@ -168,14 +206,14 @@ impl Rule for ClientQos2SenderFlow {
                 };
                 if !p.dup {
                     // A new message under this id.
-                    self.released.remove(&id);
+                    self.released.remove(id);
                     return;
                 }
                 let topic = session
                     .publish_topic(Direction::ToServer, p)
                     .unwrap_or(&p.topic);
                 if p.qos == 2
-                    && self.released.get(&id) == Some(&content_hash(topic.as_bytes(), &p.payload))
+                    && self.released.get(id) == Some(content_hash(topic.as_bytes(), &p.payload))
                 {
                     out.push(Finding::with_statement(
                         &SENDER_META,
@@ -197,6 +235,27 @@ mod tests {
     use crate::codec::{Packet, Version};
     use crate::rules::testkit::{ack, assert_one, client, server, Script};
     use rstest::rstest;
+
+    /// A release is remembered until its id is used again or a release
+    /// 256 ids further on takes its slot.
+    #[test]
+    fn released_messages_by_slot() {
+        let mut r = super::Released::default();
+        assert_eq!(r.get(1), None);
+        r.insert(1, 11);
+        r.insert(2, 22);
+        assert_eq!((r.get(1), r.get(2), r.get(257)), (Some(11), Some(22), None));
+        r.remove(257);
+        assert_eq!(r.get(1), Some(11));
+        r.remove(1);
+        assert_eq!(r.get(1), None);
+        r.insert(258, 33);
+        assert_eq!((r.get(2), r.get(258)), (None, Some(33)));
+        r.insert(0, 44);
+        assert_eq!(r.get(0), Some(44));
+        r.clear();
+        assert_eq!(r.get(258), None);
+    }
 
     fn dup(p: Packet) -> Packet {
         match p {
