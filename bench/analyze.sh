@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Throughput of `mqttspec analyze` against tshark and cat on one generated
-# capture, in the same run: MB/s, MQTT packets/s and peak RSS (best of 3
-# runs for cat and mqttspec, one for tshark; RSS is the largest seen).
+# capture, in the same run: MB/s, MQTT packets/s and peak RSS (best of 5
+# runs for cat and mqttspec, one for tshark, timed to the millisecond; RSS
+# is the largest seen).
 #
 # Usage: bench/analyze.sh [SIZE_MB] [FLOWS] [MIX]  (default 320 MB, 200 flows, single)
 # MIX: `single` (each MQTT packet in a segment of its own: the per-frame
@@ -24,25 +25,28 @@ bytes=$(stat -c %s "$file")
 mb=$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 }')
 echo "capture: $file ($mb MB, $mix)"
 
-measure() { # name, runs, command...  (best of `runs`)
+measure() { # name, runs, command...  (best of `runs`, in milliseconds)
     local name=$1 runs=$2; shift 2
-    local out t rss best="" bestrss=0
+    local start end t rss best="" bestrss=0
     for _ in $(seq "$runs"); do
-        out=$( { /usr/bin/time -f "%e %M" "$@" > /tmp/mqttspec-bench.out; } 2>&1 | tail -1 )
-        t=${out% *}; rss=${out#* }
-        if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$t; fi
+        start=$(date +%s%N)
+        /usr/bin/time -f "%M" -o /tmp/mqttspec-bench.rss "$@" > /tmp/mqttspec-bench.out 2>/dev/null || true
+        end=$(date +%s%N)
+        t=$(( (end - start) / 1000000 ))
+        rss=$(tail -1 /tmp/mqttspec-bench.rss)
+        if [ -z "$best" ] || [ "$t" -lt "$best" ]; then best=$t; fi
         [ "$rss" -gt "$bestrss" ] && bestrss=$rss
     done
-    t=$best; rss=$bestrss
-    printf '%-10s %7.2f s  %8.1f MB/s  peak RSS %6.1f MB\n' "$name" "$t" \
+    t=$(awk -v ms="$best" 'BEGIN { printf "%.3f", ms / 1000 }'); rss=$bestrss
+    printf '%-10s %7.3f s  %8.1f MB/s  peak RSS %6.1f MB\n' "$name" "$t" \
         "$(awk -v b="$bytes" -v t="$t" 'BEGIN { print (t > 0 ? b / 1e6 / t : 0) }')" \
         "$(awk -v r="$rss" 'BEGIN { print r / 1024 }')"
     eval "${name//-/_}_t=$t"
 }
 
 cat "$file" > /dev/null # warm the page cache
-measure cat 3 cat "$file"
-measure mqttspec 3 "$bin"/mqttspec analyze "$file"
+measure cat 5 cat "$file"
+measure mqttspec 5 "$bin"/mqttspec analyze "$file"
 packets=$(grep -o '[0-9]* MQTT packets' /tmp/mqttspec-bench.out | tail -1 | cut -d' ' -f1)
 echo "mqttspec: $packets MQTT packets, $(awk -v p="$packets" -v t="$mqttspec_t" 'BEGIN { printf "%.0f", p / t }') packets/s"
 if command -v tshark > /dev/null; then

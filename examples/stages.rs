@@ -9,6 +9,7 @@
 //! (default 5 rounds, every stage; STAGE 1-6 runs that one only, e.g. under
 //! `valgrind --tool=callgrind` to count its instructions).
 
+use bytes::Bytes;
 use rustc_hash::FxHashMap as HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -41,28 +42,58 @@ struct Counter {
     check: u64,
 }
 
-impl StreamSink for Counter {
-    fn opened(&mut self, _: FlowId, _: SocketAddr, _: SocketAddr, _: bool, _: At) {}
-
-    fn data(&mut self, flow: FlowId, from: Endpoint, bytes: &[u8], _: At) {
+impl Counter {
+    /// Frame (and decode) bytes as `analyze` does: whole packets inside one
+    /// segment are slices of the reader's buffer (`shared`), the rest is
+    /// copied through the framer.
+    fn take(&mut self, flow: FlowId, from: Endpoint, bytes: &[u8], shared: Option<&Bytes>) {
         self.bytes += bytes.len() as u64;
         if self.stage < Stage::Frame {
             return;
         }
-        let framer = self
-            .framers
+        let Counter {
+            stage,
+            framers,
+            packets,
+            check,
+            ..
+        } = self;
+        let mut count = |bytes: Bytes| {
+            *packets += 1;
+            if *stage == Stage::Decode {
+                let d = decode(bytes, Version::V311);
+                *check += u64::from(d.first_byte) + d.violations.len() as u64;
+            }
+        };
+        let framer = framers
             .entry((flow, from == Endpoint::A))
             .or_insert_with(|| Framer::new(16 << 20));
-        framer.push(bytes);
-        while let Some(f) = framer.next_frame() {
-            if let Framed::Packet { bytes, .. } = f {
-                self.packets += 1;
-                if self.stage == Stage::Decode {
-                    let d = decode(bytes, Version::V311);
-                    self.check += u64::from(d.first_byte) + d.violations.len() as u64;
-                }
+        let mut rest = bytes;
+        if let Some(shared) = shared {
+            while let Some(n) = framer.whole(rest) {
+                let (packet, after) = rest.split_at(n);
+                rest = after;
+                count(shared.slice_ref(packet));
             }
         }
+        framer.push(rest);
+        while let Some(f) = framer.next_frame() {
+            if let Framed::Packet { bytes, .. } = f {
+                count(bytes);
+            }
+        }
+    }
+}
+
+impl StreamSink for Counter {
+    fn opened(&mut self, _: FlowId, _: SocketAddr, _: SocketAddr, _: bool, _: At) {}
+
+    fn data(&mut self, flow: FlowId, from: Endpoint, bytes: &[u8], _: At) {
+        self.take(flow, from, bytes, None);
+    }
+
+    fn shared_data(&mut self, flow: FlowId, from: Endpoint, bytes: &[u8], shared: &Bytes, _: At) {
+        self.take(flow, from, bytes, Some(shared));
     }
 
     fn gap(&mut self, flow: FlowId, from: Endpoint, _: u64, _: At) {
