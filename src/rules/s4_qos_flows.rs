@@ -121,13 +121,13 @@ pub struct ClientQos2SenderFlow {
 }
 
 /// Slots of [`Released`].
-const RELEASED_SLOTS: usize = 256;
+const RELEASED_SLOTS: usize = 64;
 
 /// The messages the client released, by packet id → [`content_hash`] of
 /// topic and payload: one slot per id modulo [`RELEASED_SLOTS`], so that
-/// memory stays at 4 KiB however many ids a long connection goes through,
+/// memory stays at 1 KiB however many ids a long connection goes through,
 /// and every update touches one slot. A release is forgotten when a later
-/// one takes its slot (256 ids further on, with ids given in turn): a
+/// one takes its slot (64 ids further on, with ids given in turn): a
 /// re-send that late is not judged.
 #[derive(Default)]
 struct Released(Option<Box<[(u32, u64); RELEASED_SLOTS]>>);
@@ -237,24 +237,24 @@ mod tests {
     use rstest::rstest;
 
     /// A release is remembered until its id is used again or a release
-    /// 256 ids further on takes its slot.
+    /// 64 ids further on takes its slot.
     #[test]
     fn released_messages_by_slot() {
         let mut r = super::Released::default();
         assert_eq!(r.get(1), None);
         r.insert(1, 11);
         r.insert(2, 22);
-        assert_eq!((r.get(1), r.get(2), r.get(257)), (Some(11), Some(22), None));
-        r.remove(257);
+        assert_eq!((r.get(1), r.get(2), r.get(65)), (Some(11), Some(22), None));
+        r.remove(65);
         assert_eq!(r.get(1), Some(11));
         r.remove(1);
         assert_eq!(r.get(1), None);
-        r.insert(258, 33);
-        assert_eq!((r.get(2), r.get(258)), (None, Some(33)));
+        r.insert(66, 33);
+        assert_eq!((r.get(2), r.get(66)), (None, Some(33)));
         r.insert(0, 44);
         assert_eq!(r.get(0), Some(44));
         r.clear();
-        assert_eq!(r.get(258), None);
+        assert_eq!(r.get(66), None);
     }
 
     fn dup(p: Packet) -> Packet {
