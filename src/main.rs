@@ -17,10 +17,9 @@ use mqttspec::transport::tls_server::ServerFiles;
 use mqttspec::transport::{Listener, Target};
 
 /// mimalloc: capture analysis sets up and tears down state for every flow,
-/// which the system allocator makes a large share of the cost. Built without
-/// transparent huge pages (feature `no_thp`): with them, every page mimalloc
-/// purged and reused was zeroed again as a whole 2 MiB page, about 7 % of
-/// the time of `analyze`.
+/// which the system allocator makes a large share of the cost. With
+/// transparent huge pages (the default): without them, a capture of 20,000
+/// open flows took 33,000 page faults instead of 350 and 50 % longer.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
