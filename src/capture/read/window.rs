@@ -38,7 +38,8 @@ enum Format {
 /// The unconsumed bytes of a capture file and the parser for them.
 pub(super) struct Window<R> {
     input: R,
-    /// The buffer, all of it initialized: bytes `pos..end` are unread.
+    /// The buffer, all of it initialized: bytes `pos..end` are unread, and
+    /// `pos <= end <= chunk.len()` always (the slicing below relies on it).
     chunk: Bytes,
     pos: usize,
     end: usize,
@@ -186,7 +187,7 @@ impl<R: Read> Window<R> {
             None => Ok(()),
             Some(Ok(n)) => {
                 self.exhausted = n == 0;
-                self.end += n;
+                self.end = (self.end + n).min(capacity);
                 Ok(())
             }
             Some(Err(_)) => Err(PcapError::ReadError),
