@@ -186,6 +186,8 @@ fn one_way(
             "{p:?}"
         );
         assert_eq!(f.closed_by, "unknown");
+        // The close was seen; only who sent it is unknown.
+        assert!(f.close_frame.is_some());
     }
 }
 
@@ -365,12 +367,26 @@ fn tls_mutual_auth_ok() {
 }
 
 /// The failed handshake with only the broker's frames: still a TLS flow
-/// (its ServerHello tells), not bytes decoded as MQTT, and the diagnosis
-/// comes from what the broker sent.
+/// (its ServerHello tells), not bytes decoded as MQTT, the diagnosis comes
+/// from what the broker sent, and the missing side is one problem.
 #[test]
 fn one_way_tls_to_client() {
     let r = check("one-way-tls-to-client.pcapng", 0, &[], Tshark::Agrees);
     assert_eq!(r.flows.len(), 1);
+    let p: Vec<&str> = r.flows[0]
+        .problems
+        .iter()
+        .map(|p| p.message.as_str())
+        .collect();
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(
+        p[0].starts_with(
+            "client→server: nothing of this direction is in the capture, though the peer acknowledged 186 bytes"
+        ),
+        "{p:?}"
+    );
+    assert_eq!(r.flows[0].closed_by, "unknown");
+    assert!(r.flows[0].close_frame.is_some());
     let tls = r.flows[0].tls.as_ref().unwrap();
     assert!(tls.certificate_requested);
     assert!(!tls.handshake_complete);

@@ -11,6 +11,7 @@ mod common;
 
 use std::net::TcpListener;
 use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime};
 
 use common::serve::Served;
@@ -19,18 +20,28 @@ use common::serve::Served;
 /// kernel's ephemeral range so that ports picked for other tests do not
 /// land in it.
 fn free_ports(n: u16) -> u16 {
+    held_ports(n).0
+}
+
+/// Like [`free_ports`], with the ports still bound: the caller chooses
+/// which to let go. Tests of this file run at once: each call starts its
+/// search elsewhere, so two of them do not pick overlapping ranges.
+fn held_ports(n: u16) -> (u16, Vec<TcpListener>) {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    let call = CALLS.fetch_add(1, Ordering::Relaxed);
     let seed = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap()
         .subsec_nanos()
         ^ std::process::id();
+    let seed = seed.wrapping_add(call.wrapping_mul(3001));
     for attempt in 0..200u32 {
         let base = 20000 + ((seed.wrapping_add(attempt * 7919)) % 12000) as u16;
         let held: Vec<_> = (0..n)
             .map_while(|i| TcpListener::bind(("127.0.0.1", base + i)).ok())
             .collect();
         if held.len() == usize::from(n) {
-            return base;
+            return (base, held);
         }
     }
     panic!("no {n} consecutive free ports");
@@ -200,8 +211,10 @@ fn sigterm_ends_the_cases_under_way_and_keeps_the_finished() {
 
 #[test]
 fn a_port_in_use_is_named() {
-    let base = free_ports(2);
-    let _taken = TcpListener::bind(("127.0.0.1", base + 1)).unwrap();
+    // The second port stays bound (never free between the search and serve).
+    let (base, mut held) = held_ports(2);
+    let _taken = held.pop().unwrap();
+    drop(held);
     let b = base.to_string();
     let mut args = vec!["serve", "--port-per-case", b.as_str()];
     args.extend_from_slice(&TWO);

@@ -314,6 +314,111 @@ fn application_data_is_counted_not_buffered() {
     assert_eq!(o.summary().app_data[1], (1000, 16_384_000));
 }
 
+/// The flow of `tls12_flow` with bytes `cut` of the server's side missing.
+fn observe_with_server_gap(cut: std::ops::Range<usize>) -> TlsSummary {
+    let (c, s) = tls12_flow();
+    let mut o = TlsObserver::default();
+    o.data(true, &c);
+    o.data(false, &s[..cut.start]);
+    o.gap(false, (cut.end - cut.start) as u64);
+    o.data(false, &s[cut.end..]);
+    o.summary()
+}
+
+/// Offsets in the server's side of `tls12_flow`: (start of its second
+/// record, the ChangeCipherSpec; start of its first application-data record).
+fn server_offsets() -> (usize, usize) {
+    let (_, s) = tls12_flow();
+    let first = 5 + usize::from(u16::from_be_bytes([s[3], s[4]]));
+    let ccs = first;
+    let finished = ccs + 6;
+    let app = finished + 5 + 40;
+    assert_eq!(&s[app..app + 3], &[23, 3, 3]);
+    (ccs, app)
+}
+
+#[test]
+fn a_gap_inside_an_application_data_record_loses_nothing_readable() {
+    let (c, s) = tls12_flow();
+    let whole = observe(&c, &s, usize::MAX);
+    let (_, app) = server_offsets();
+    let sum = observe_with_server_gap(app + 7..app + 20);
+    assert_eq!(sum, whole);
+    assert_eq!(sum.lost, [false, false]);
+}
+
+#[test]
+fn a_gap_inside_a_handshake_record_stops_reading_handshake_messages_only() {
+    let (c, s) = tls12_flow();
+    let whole = observe(&c, &s, usize::MAX);
+    // Inside the first certificate of the server's flight: the
+    // CertificateRequest after it is not read, nor guessed at.
+    let sum = observe_with_server_gap(120..300);
+    assert_eq!(sum.server_version, Some(0x0303));
+    assert_eq!(sum.server_certificates, 0);
+    assert!(!sum.certificate_requested);
+    // Records after the gap are still read: ChangeCipherSpec, application data.
+    assert_eq!(sum.app_data, whole.app_data);
+    assert!(sum.handshake_complete_hint);
+    assert_eq!(sum.lost, [false, false]);
+    assert_eq!(sum.undecodable, [false, false]);
+}
+
+#[test]
+fn a_gap_across_a_record_boundary_stops_reading_that_direction() {
+    let (c, s) = tls12_flow();
+    let whole = observe(&c, &s, usize::MAX);
+    let (ccs, app) = server_offsets();
+    // From inside the flight to inside the ChangeCipherSpec record.
+    let sum = observe_with_server_gap(ccs - 10..ccs + 3);
+    assert_eq!(sum.lost, [false, true]);
+    assert_eq!(sum.undecodable, [false, false]);
+    assert_eq!(sum.app_data, [whole.app_data[0], (0, 0)]);
+    assert!(!sum.handshake_complete_hint);
+    // A gap that begins exactly at a record's start: nothing tells that it
+    // ends at one too.
+    let sum = observe_with_server_gap(app..app + 35);
+    assert_eq!(sum.lost, [false, true]);
+    assert_eq!(sum.app_data[1], (0, 0));
+}
+
+#[test]
+fn a_gap_inside_an_alert_record_drops_that_alert() {
+    let client = record(22, &client_hello("b", &[], &[]));
+    let alert = record(21, &[2, 48]);
+    let server = [
+        record(22, &server_hello([9; 32], 0xC02F, None, None)),
+        alert.clone(),
+        alert,
+    ]
+    .concat();
+    let second = server.len() - 7;
+    let mut o = TlsObserver::default();
+    o.data(true, &client);
+    // The first alert's level is missing: its description is not read as one.
+    o.data(false, &server[..second - 2]);
+    o.gap(false, 1);
+    o.data(false, &server[second - 1..]);
+    let sum = o.summary();
+    assert_eq!(sum.alerts.len(), 1, "{:?}", sum.alerts);
+    assert_eq!(sum.alerts[0].name, "unknown_ca");
+    assert_eq!(sum.lost, [false, false]);
+}
+
+#[test]
+fn a_direction_never_captured_is_lost_from_its_start() {
+    let (c, s) = tls12_flow();
+    let mut o = TlsObserver::default();
+    o.gap(true, c.len() as u64);
+    o.data(false, &s);
+    let sum = o.summary();
+    assert_eq!(sum.lost, [true, false]);
+    assert!(sum.client_versions.is_empty());
+    assert!(sum.certificate_requested);
+    assert_eq!(sum.server_certificates, 2);
+    assert!(!sum.handshake_complete_hint);
+}
+
 proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(

@@ -558,6 +558,9 @@ impl MqttFlow {
     pub fn close(mut self, by: Option<Endpoint>, close_at: At, at: At) -> FlowReport {
         self.last = at;
         self.final_resync(at);
+        // A close was seen (its frame is reported even when who closed
+        // turns out to be unknown).
+        let close_seen = by.is_some();
         let mut by = by;
         for dir in [Direction::ToServer, Direction::ToClient] {
             if let Some((len, first)) = self.halves[dir_index(dir)].unseen.take() {
@@ -590,7 +593,7 @@ impl MqttFlow {
         }
         let closed = closed_by(by, self.client_end);
         self.closed_by = closed.name();
-        if by.is_some() {
+        if close_seen {
             self.close_frame = Some(close_at.frame);
         }
         self.feed(EventKind::Closed { by: closed }, at);

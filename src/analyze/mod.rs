@@ -10,6 +10,7 @@ pub mod resync;
 #[cfg(test)]
 mod tests;
 pub mod text;
+mod tls_flow;
 pub mod tls_report;
 pub mod ws;
 
@@ -24,8 +25,9 @@ use crate::capture::tcp::Reassembler;
 use crate::capture::{At, Endpoint, FlowId, StreamSink};
 use crate::codec::Version;
 
-use flow::{secs, MqttFlow, Roles};
+use flow::{MqttFlow, Roles};
 use model::{FileReport, FlowKind, FlowReport, NoticeReport};
+use tls_flow::TlsFlow;
 
 /// Analysis settings.
 #[derive(Debug, Clone)]
@@ -206,19 +208,6 @@ impl Pending {
     fn carried_data(&self) -> bool {
         self.first_speaker().is_some()
     }
-}
-
-/// A TLS flow on an MQTT port.
-struct TlsFlow {
-    number: u32,
-    client: SocketAddr,
-    server: SocketAddr,
-    client_end: Endpoint,
-    syn_seen: bool,
-    first: At,
-    last: At,
-    bytes: [u64; 2],
-    tls: crate::capture::tls::TlsObserver,
 }
 
 /// Small (16 bytes), so that the table of flows stays in cache: it is
@@ -421,21 +410,11 @@ impl<'c> Sink<'c> {
             } else {
                 (p.b, p.a)
             };
-            let mut t = TlsFlow {
-                number,
-                client,
-                server,
-                client_end,
-                syn_seen: p.syn_seen,
-                first: p.first,
-                last: p.first,
-                bytes: [0, 0],
-                tls: Default::default(),
-            };
+            let mut t = TlsFlow::new(number, (client, server), client_end, p.syn_seen, p.first);
             for (from, held, at) in p.held {
                 match held {
                     Held::Data(bytes) => t.data(from, &bytes, at),
-                    Held::Lost { .. } => t.last = at,
+                    Held::Lost { len, .. } => t.gap(from, len, at),
                 }
             }
             return Ok(State::Tls(Box::new(t)));
@@ -482,7 +461,7 @@ impl<'c> Sink<'c> {
                 _ => p.held.push((from, Held::Lost { len, snapped }, at)),
             },
             State::Mqtt(m) => m.gap(from, len, snapped, at),
-            State::Tls(t) => t.last = at,
+            State::Tls(t) => t.gap(from, len, at),
             State::Other => {}
         });
     }
@@ -505,47 +484,6 @@ impl<'c> Sink<'c> {
             };
         }
         self.flows.insert(flow, state);
-    }
-}
-
-impl TlsFlow {
-    fn data(&mut self, from: Endpoint, bytes: &[u8], at: At) {
-        self.last = at;
-        let from_client = from == self.client_end;
-        self.bytes[usize::from(!from_client)] += bytes.len() as u64;
-        self.tls.data(from_client, bytes);
-    }
-
-    fn close(self, by: Option<Endpoint>, close_at: At, at: At, origin: Duration) -> FlowReport {
-        let closed_by = flow::closed_by(by, self.client_end).name();
-        let summary = self.tls.summary();
-        FlowReport {
-            flow: self.number,
-            kind: FlowKind::Tls,
-            client: model::endpoint_text(self.client),
-            server: model::endpoint_text(self.server),
-            roles_from: if self.syn_seen { "syn" } else { "guess" },
-            handshake_seen: self.syn_seen,
-            version: None,
-            version_guessed: false,
-            client_id: None,
-            keep_alive: None,
-            clean_session: None,
-            connack_code: None,
-            first_frame: self.first.frame,
-            last_frame: at.frame.max(self.last.frame),
-            start: secs(self.first.ts.saturating_sub(origin)),
-            end: secs(at.ts.saturating_sub(origin)),
-            closed_by,
-            close_frame: by.map(|_| close_at.frame),
-            packets: Default::default(),
-            packets_to_server: 0,
-            packets_to_client: 0,
-            problems: Vec::new(),
-            findings: Vec::new(),
-            websocket: None,
-            tls: Some(tls_report::TlsReport::from_summary(&summary, closed_by)),
-        }
     }
 }
 

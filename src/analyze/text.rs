@@ -97,6 +97,12 @@ pub fn render(a: &Analysis, color: bool) -> String {
                 }
             }
             match fl.close_frame {
+                Some(fr) if fl.closed_by == "unknown" => {
+                    // A close whose sender may be missing from the capture.
+                    fact(&mut out, "closed at frame ");
+                    out.push_str(n.format(fr));
+                    out.push_str(" (by whom is unknown)");
+                }
                 Some(fr) => {
                     fact(&mut out, "closed by ");
                     out.push_str(fl.closed_by);

@@ -116,6 +116,15 @@ fn diagnose(s: &TlsSummary, alerts: &[AlertReport], closed_by: &str) -> String {
     if s.certificate_requested && s.client_certificate == Some(false) {
         return "the server asked for a client certificate and the client sent none".into();
     }
+    if !s.handshake_complete_hint {
+        if let Some(i) = s.lost.iter().position(|lost| *lost) {
+            let who = if i == 0 { "client" } else { "server" };
+            return format!(
+                "the {who}'s side is missing from the capture after a gap: the handshake \
+                 cannot be judged (closed by {closed_by})"
+            );
+        }
+    }
     if s.server_version == Some(0x0304) {
         let [c, sv] = s.app_data;
         if c.0 > 0 && sv.0 > 0 && s.handshake_complete_hint {

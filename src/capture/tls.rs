@@ -71,6 +71,9 @@ pub struct TlsSummary {
     pub hello_retry: bool,
     /// Bytes in that direction stopped looking like TLS records.
     pub undecodable: [bool; 2],
+    /// Bytes of that direction missing from the capture across a record
+    /// boundary: its later records are not read (their boundaries are lost).
+    pub lost: [bool; 2],
 }
 
 /// Passive per-flow TLS observer.
@@ -94,6 +97,9 @@ struct Dir {
     encrypt_next: bool,
     /// Records after encryption started.
     after_encryption: u32,
+    /// Bytes of a handshake record went missing: handshake message
+    /// boundaries are lost, so no later handshake message is parsed.
+    handshake_lost: bool,
     broken: bool,
 }
 
@@ -133,6 +139,36 @@ impl TlsObserver {
             d.cur = (left > 0).then_some((ctype, left, clear));
             if clear {
                 self.record_bytes(side, ctype, chunk, left == 0);
+            }
+        }
+    }
+
+    /// `len` bytes of one direction are missing from the capture. Inside a
+    /// record, the rest of that record is skipped (and, in a handshake
+    /// record, every later handshake message of that direction, whose
+    /// boundaries went with it); across a record boundary the direction is
+    /// read no further, as nothing tells where the next record starts.
+    pub fn gap(&mut self, from_client: bool, len: u64) {
+        let side = usize::from(!from_client);
+        let d = &mut self.dirs[side];
+        if d.broken || len == 0 {
+            return;
+        }
+        match d.cur {
+            Some((ctype, left, clear)) if len <= left as u64 => {
+                // len <= left here, so the cast cannot truncate.
+                let left = left - len as usize;
+                d.cur = (left > 0).then_some((ctype, left, false));
+                d.alert_buf.clear();
+                if clear && ctype == 22 {
+                    d.handshake_lost = true;
+                    d.hs_buf.clear();
+                    d.hs_skip = 0;
+                }
+            }
+            _ => {
+                d.broken = true;
+                self.s.lost[side] = true;
             }
         }
     }
@@ -210,6 +246,9 @@ impl TlsObserver {
     }
 
     fn handshake_bytes(&mut self, side: usize, mut bytes: &[u8]) {
+        if self.dirs[side].handshake_lost {
+            return;
+        }
         loop {
             let d = &mut self.dirs[side];
             if d.hs_skip > 0 {
