@@ -441,6 +441,27 @@ proptest! {
     }
 
     #[test]
+    fn gaps_anywhere_never_panic(
+        steps in proptest::collection::vec((any::<bool>(), any::<bool>(), 0usize..400), 0..30),
+    ) {
+        let (c, s) = tls12_flow();
+        let mut o = TlsObserver::default();
+        let mut at = [0usize, 0];
+        for (from_client, lose, n) in steps {
+            let side = usize::from(!from_client);
+            let bytes = if from_client { &c } else { &s };
+            let end = (at[side] + n).min(bytes.len());
+            if lose {
+                o.gap(from_client, (end - at[side]) as u64);
+            } else {
+                o.data(from_client, &bytes[at[side]..end]);
+            }
+            at[side] = end;
+        }
+        let _ = o.summary();
+    }
+
+    #[test]
     fn splits_do_not_change_the_summary(split in 1usize..300) {
         let (c, s) = tls12_flow();
         prop_assert_eq!(observe(&c, &s, split), observe(&c, &s, usize::MAX));
