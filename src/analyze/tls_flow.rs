@@ -15,13 +15,13 @@ use super::tls_report::TlsReport;
 
 /// A TLS flow being read.
 pub(super) struct TlsFlow {
-    pub number: u32,
-    pub client: SocketAddr,
-    pub server: SocketAddr,
-    pub client_end: Endpoint,
-    pub syn_seen: bool,
-    pub first: At,
-    pub last: At,
+    number: u32,
+    client: SocketAddr,
+    server: SocketAddr,
+    client_end: Endpoint,
+    syn_seen: bool,
+    first: At,
+    last: At,
     /// Bytes captured: client then server.
     bytes: [u64; 2],
     /// Bytes missing from the capture, and where they were first missed:
