@@ -74,23 +74,9 @@ pub fn starts_with_wildcard(filter: &[u8]) -> bool {
     matches!(unshared(filter).first(), Some(b'#') | Some(b'+'))
 }
 
-/// Whether `t` contains a wildcard character (`#` or `+`). Eight bytes at a
-/// time, as [`wildcard_at`] (without locating the byte).
+/// Whether `t` contains a wildcard character (`#` or `+`).
 pub fn has_wildcard(t: &[u8]) -> bool {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    const BIT3: u64 = u64::from_ne_bytes([0x08; 8]);
-    const PLUS: u64 = u64::from_ne_bytes([b'+'; 8]);
-    let mut words = t.chunks_exact(8);
-    for w in &mut words {
-        let mut a = [0; 8];
-        a.copy_from_slice(w);
-        let v = (u64::from_ne_bytes(a) | BIT3) ^ PLUS;
-        if v.wrapping_sub(ONES) & !v & HIGHS != 0 {
-            return true;
-        }
-    }
-    words.remainder().iter().any(|b| *b == b'#' || *b == b'+')
+    wildcard_at(t).is_some()
 }
 
 /// The position of the first wildcard character (`#` or `+`) in `t`. Eight

@@ -450,6 +450,24 @@ impl<'c> Sink<'c> {
         State::Mqtt(Box::new(m))
     }
 
+    /// In-order bytes of a flow, lying in `shared` (the reader's buffer)
+    /// when given.
+    fn bytes(
+        &mut self,
+        flow: FlowId,
+        from: Endpoint,
+        bytes: &[u8],
+        shared: Option<&bytes::Bytes>,
+        at: At,
+    ) {
+        self.with_flow(flow, |s| match s {
+            State::Pending(p) => p.held.push((from, Held::Data(bytes.to_vec()), at)),
+            State::Mqtt(m) => m.shared_data(from, bytes, shared, at),
+            State::Tls(t) => t.data(from, bytes, at),
+            State::Other => {}
+        });
+    }
+
     /// Bytes of a flow never captured (`snapped`: cut off a recorded segment).
     fn lost(&mut self, flow: FlowId, from: Endpoint, len: u64, snapped: bool, at: At) {
         self.with_flow(flow, |s| match s {
@@ -505,12 +523,7 @@ impl StreamSink for Sink<'_> {
     }
 
     fn data(&mut self, flow: FlowId, from: Endpoint, bytes: &[u8], at: At) {
-        self.with_flow(flow, |s| match s {
-            State::Pending(p) => p.held.push((from, Held::Data(bytes.to_vec()), at)),
-            State::Mqtt(m) => m.data(from, bytes, at),
-            State::Tls(t) => t.data(from, bytes, at),
-            State::Other => {}
-        });
+        self.bytes(flow, from, bytes, None, at);
     }
 
     fn shared_data(
@@ -521,12 +534,7 @@ impl StreamSink for Sink<'_> {
         shared: &bytes::Bytes,
         at: At,
     ) {
-        self.with_flow(flow, |s| match s {
-            State::Pending(p) => p.held.push((from, Held::Data(bytes.to_vec()), at)),
-            State::Mqtt(m) => m.shared_data(from, bytes, Some(shared), at),
-            State::Tls(t) => t.data(from, bytes, at),
-            State::Other => {}
-        });
+        self.bytes(flow, from, bytes, Some(shared), at);
     }
 
     fn gap(&mut self, flow: FlowId, from: Endpoint, len: u64, at: At) {

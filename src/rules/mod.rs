@@ -199,29 +199,25 @@ impl Tables {
     /// interests are fixed, so every connection shares them. With
     /// `every_event`, each class calls every rule that applies.
     fn of(version: Version, every_event: bool) -> &'static Tables {
-        static TABLES: std::sync::OnceLock<[Tables; 6]> = std::sync::OnceLock::new();
+        // Indexed [every_event][version].
+        static TABLES: std::sync::OnceLock<[[Tables; 3]; 2]> = std::sync::OnceLock::new();
         let tables = TABLES.get_or_init(|| {
             let rules = all_rules();
-            let v = [Version::V31, Version::V311, Version::V5];
-            let declared = v.map(|v| Tables::build(&rules, v));
-            let every = v.map(|v| {
-                let t = Tables::build(&rules, v);
-                Tables {
-                    applies: t.applies,
-                    dispatch: [t.applies; interest::CLASSES],
-                    when: [[0; interest::CONDITIONS]; interest::CLASSES],
-                }
+            let declared =
+                [Version::V31, Version::V311, Version::V5].map(|v| Tables::build(&rules, v));
+            let every = declared.each_ref().map(|t| Tables {
+                applies: t.applies,
+                dispatch: [t.applies; interest::CLASSES],
+                when: [[0; interest::CONDITIONS]; interest::CLASSES],
             });
-            let [a, b, c] = declared;
-            let [d, e, f] = every;
-            [a, b, c, d, e, f]
+            [declared, every]
         });
         let at = match version {
             Version::V31 => 0,
             Version::V311 => 1,
             Version::V5 => 2,
         };
-        &tables[at + if every_event { 3 } else { 0 }]
+        &tables[usize::from(every_event)][at]
     }
 
     fn build(rules: &[Box<dyn Rule>], version: Version) -> Tables {
