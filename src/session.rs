@@ -391,7 +391,12 @@ impl Session {
                     ToClient => count_down(&mut self.client_pubrels, a.packet_id),
                 }
                 let map = self.inflight_mut(other(dir));
-                if map.get(&a.packet_id).is_some_and(|f| f.qos == 2) {
+                // Not a message re-sent after its PUBREL, whose PUBREC is
+                // still due (the PUBCOMP crossed it on the wire).
+                if map
+                    .get(&a.packet_id)
+                    .is_some_and(|f| f.qos == 2 && f.stage != Stage::AwaitPubrec)
+                {
                     map.remove(&a.packet_id);
                 }
             }
@@ -485,10 +490,15 @@ impl Session {
             self.spare_pubacks[dir_slot(other(dir))].remove(&id);
         }
         let map = self.inflight_mut(dir);
-        // A re-sent PUBLISH keeps the flow's progress.
+        // A re-sent PUBLISH keeps the flow's progress, except after its
+        // PUBREL: the receiver then takes it for a new message (MQTT-4.3.3),
+        // which awaits a PUBREC again.
         if resend {
             if let Some(f) = map.get_mut(&id) {
                 f.copies += 1;
+                if f.stage == Stage::AwaitPubcomp {
+                    f.stage = Stage::AwaitPubrec;
+                }
                 return;
             }
         }
