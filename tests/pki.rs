@@ -469,7 +469,11 @@ impl Drop for TlsBroker {
 fn mosquitto_mutual_tls() {
     let pki = Pki::new(&PkiOptions::default());
     let broker = TlsBroker::start(&pki, "server.pem");
-    assert!(broker.publish(&pki, "client.pem"), "good client rejected");
+    assert!(
+        broker.publish(&pki, "client.pem"),
+        "good client rejected; broker log:\n{}",
+        std::fs::read_to_string(&broker.log).unwrap_or_default()
+    );
     for (i, bad) in [
         "client-expired.pem",
         "client-foreign.pem",
@@ -488,7 +492,11 @@ fn mosquitto_mutual_tls() {
         );
     }
     // The broker still serves good clients after the rejections.
-    assert!(broker.publish(&pki, "client.pem"));
+    assert!(
+        broker.publish(&pki, "client.pem"),
+        "good client rejected after the bad ones; broker log:\n{}",
+        std::fs::read_to_string(&broker.log).unwrap_or_default()
+    );
     drop(broker);
 
     let wrong = TlsBroker::start(&pki, "server-wronghost.pem");

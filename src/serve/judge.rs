@@ -49,6 +49,8 @@ struct State {
     index: u32,
     report: ConnReport,
     done: bool,
+    /// When the server's close was sent, until the reader records it.
+    server_closing: Option<Duration>,
     /// The finding of a refusal about a client statement.
     refused_finding: Option<Finding>,
 }
@@ -86,6 +88,7 @@ impl Judge {
                     findings: Vec::new(),
                 },
                 done: false,
+                server_closing: None,
                 refused_finding: None,
             })),
         };
@@ -159,7 +162,29 @@ impl Judge {
 
     /// The connection ended (the first call counts).
     pub fn closed(&self, by: ClosedBy) {
+        self.closed_at(by, self.start.elapsed());
+    }
+
+    /// The server is closing the connection (its FIN is about to leave):
+    /// noted before the client can see it, so that a watch that ends
+    /// before the reader records the close still reports it
+    /// ([`Judge::settle`]).
+    pub fn server_closing(&self) {
         let at = self.start.elapsed();
+        self.with(|s| {
+            s.server_closing.get_or_insert(at);
+        });
+    }
+
+    /// The watch ended: a server close sent but not recorded yet (its
+    /// reader was stopped first) counts, at the time it was sent.
+    pub fn settle(&self) {
+        if let Some(at) = self.with(|s| s.server_closing) {
+            self.closed_at(ClosedBy::Server, at);
+        }
+    }
+
+    fn closed_at(&self, by: ClosedBy, at: Duration) {
         let conn = self.id;
         self.with(|s| {
             if s.done {
@@ -234,4 +259,36 @@ impl Judge {
 /// Seconds rounded to milliseconds.
 fn secs(d: Duration) -> f64 {
     (d.as_secs_f64() * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn judge() -> Judge {
+        let peer = "127.0.0.1:40000".parse().expect("address");
+        Judge::opened(0, peer, Instant::now())
+    }
+
+    /// A close the server sent counts when the watch ends before the
+    /// reader records it; one the reader recorded is kept as it is.
+    #[test]
+    fn a_server_close_sent_counts_at_the_end() {
+        let j = judge();
+        j.settle();
+        assert_eq!(j.report().closed_by, "open");
+
+        let j = judge();
+        j.server_closing();
+        j.settle();
+        let r = j.report();
+        assert_eq!(r.closed_by, "server");
+        assert!(r.closed.is_some());
+
+        let j = judge();
+        j.closed(ClosedBy::Client);
+        j.server_closing();
+        j.settle();
+        assert_eq!(j.report().closed_by, "client");
+    }
 }

@@ -118,11 +118,15 @@ pub async fn watch(
         }
     };
     drop(listener);
-    // Connections still open at the end stay open in the report; their
-    // writers end (and their sockets close) once their senders are gone.
+    // Connections still open at the end stay open in the report (but a
+    // close the server already sent counts); their writers end (and their
+    // sockets close) once their senders are gone.
     tasks.abort_all();
     while tasks.join_next().await.is_some() {}
     lock(&hub.writers).clear();
+    for judge in &judges {
+        judge.settle();
+    }
     Ok(WatchReport {
         listen,
         duration: (start.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
@@ -298,7 +302,9 @@ async fn write_loop(
                 }
             }
             Cmd::Close => {
-                // Told before the FIN is sent, so the reader knows who closed.
+                // Told before the FIN is sent, so the reader (or, if the
+                // watch ends first, the report) knows who closed.
+                judge.server_closing();
                 let _ = closing.send(());
                 wr.shutdown().await;
                 return;

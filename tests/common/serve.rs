@@ -117,6 +117,15 @@ impl Served {
     }
 }
 
+/// A test that fails before [`Served::stop`] or [`Served::finish`] leaves
+/// no `serve` running.
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A real client library playing the device of the device cases.
 #[derive(Debug, Clone, Copy)]
 pub enum Client {
